@@ -1,0 +1,29 @@
+//! route-registry: the route registry of a reverse proxy (after GoDoxy's `routes` package),
+//! as a Rust library with a C ABI.
+//!
+//! The core (every module but [`ffi`]) is safe Rust; `ffi` holds every `extern "C"` function
+//! and is the only place with `unsafe`. It converts and checks arguments, calls the core, and
+//! converts results; no registry logic lives there.
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod context;
+pub mod error;
+pub mod ffi;
+pub mod health;
+pub mod log;
+pub mod pool;
+pub mod proxmox;
+pub mod registry;
+pub mod route;
+pub mod text;
+pub mod upstream;
+
+pub use context::RouteContext;
+pub use error::{Error, Result, Status};
+pub use health::{Health, HealthFormat, HealthStatus};
+pub use registry::{Added, Registry};
+pub use route::{Kind, ProxmoxLink, Route};
+pub use upstream::Upstream;

@@ -1,0 +1,463 @@
+//! The pool: key → route for one kind, with tombstones (1 s TTL) and priority-based
+//! replacement. The map is split into shards, each behind its own `parking_lot::RwLock`, so
+//! readers of different keys do not contend on one lock word (see BENCHMARKS.md for the
+//! measurement that chose this over a single lock).
+
+use crate::clock::Clock;
+use crate::route::Route;
+use hashbrown::hash_table::Entry as TableEntry;
+use hashbrown::{DefaultHashBuilder, HashTable};
+use parking_lot::RwLock;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a deleted key is remembered: adding it again within this time is a reload.
+pub const TOMBSTONE_TTL: Duration = Duration::from_secs(1);
+/// Tombstones are purged (those older than the TTL) once more than this many accumulate.
+pub const TOMBSTONE_PURGE_THRESHOLD: usize = 256;
+/// Default number of shards.
+pub const DEFAULT_SHARDS: usize = 32;
+
+/// What `add` did.
+#[derive(Debug)]
+pub enum AddOutcome {
+    /// The key was new (or its tombstone had expired).
+    Added,
+    /// The key had a tombstone younger than the TTL.
+    Reloaded,
+    /// A live route of lower or equal priority was replaced; here it is.
+    Replaced(Arc<Route>),
+    /// A live route stays (higher priority, or `add_if_not_exists`); here it is.
+    Kept(Arc<Route>),
+}
+
+enum Slot {
+    Live(Arc<Route>),
+    /// Deleted at this time.
+    Dead(Duration),
+}
+
+struct Entry {
+    key: Box<str>,
+    slot: Slot,
+}
+
+#[repr(align(128))]
+struct Shard(RwLock<HashTable<Entry>>);
+
+/// A concurrent map from key to route with tombstones. All methods take `&self`.
+pub struct Pool {
+    shards: Box<[Shard]>,
+    hasher: DefaultHashBuilder,
+    live: AtomicUsize,
+    tombstones: AtomicUsize,
+    /// Clock time (ns) before which a purge cannot remove anything; 0 = unknown.
+    next_purge_ns: AtomicU64,
+    clock: Arc<dyn Clock>,
+}
+
+impl Pool {
+    /// An empty pool with the default shard count.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self::with_shards(clock, DEFAULT_SHARDS)
+    }
+
+    /// An empty pool with `shards` shards (rounded up to a power of two, at least 1).
+    pub fn with_shards(clock: Arc<dyn Clock>, shards: usize) -> Self {
+        let n = shards.max(1).next_power_of_two();
+        Pool {
+            shards: (0..n).map(|_| Shard(RwLock::new(HashTable::new()))).collect(),
+            hasher: DefaultHashBuilder::default(),
+            live: AtomicUsize::new(0),
+            tombstones: AtomicUsize::new(0),
+            next_purge_ns: AtomicU64::new(0),
+            clock,
+        }
+    }
+
+    fn locate(&self, key: &str) -> (u64, &RwLock<HashTable<Entry>>) {
+        let hash = self.hasher.hash_one(key);
+        // The table uses the low bits and the top 7; pick the shard from the middle.
+        let idx = ((hash >> 32) as usize) & (self.shards.len() - 1);
+        (hash, &self.shards[idx].0)
+    }
+
+    fn rehash(&self) -> impl Fn(&Entry) -> u64 + '_ {
+        move |e: &Entry| self.hasher.hash_one(&*e.key)
+    }
+
+    /// The live route with `key`. Allocates nothing; tombstones are never returned.
+    pub fn get(&self, key: &str) -> Option<Arc<Route>> {
+        let (hash, shard) = self.locate(key);
+        let table = shard.read();
+        match table.find(hash, |e| &*e.key == key) {
+            Some(Entry {
+                slot: Slot::Live(r),
+                ..
+            }) => Some(Arc::clone(r)),
+            _ => None,
+        }
+    }
+
+    /// Whether a live route has `key`.
+    pub fn contains(&self, key: &str) -> bool {
+        let (hash, shard) = self.locate(key);
+        let table = shard.read();
+        matches!(
+            table.find(hash, |e| &*e.key == key),
+            Some(Entry {
+                slot: Slot::Live(_),
+                ..
+            })
+        )
+    }
+
+    /// Adds `route` under `key`. A live route there is replaced only if `priority` is at least
+    /// its priority (else it is kept); with `only_if_absent`, a live route is always kept.
+    /// `on_insert` runs under the shard lock just before the route becomes visible.
+    pub fn add(
+        &self,
+        key: &str,
+        priority: i32,
+        route: Arc<Route>,
+        only_if_absent: bool,
+        on_insert: impl FnOnce(),
+    ) -> AddOutcome {
+        let now = self.clock.now();
+        let (hash, shard) = self.locate(key);
+        let mut table = shard.write();
+        match table.entry(hash, |e| &*e.key == key, self.rehash()) {
+            TableEntry::Occupied(mut occ) => {
+                let entry = occ.get_mut();
+                match &entry.slot {
+                    Slot::Live(old) => {
+                        if only_if_absent || priority < old.priority() {
+                            return AddOutcome::Kept(Arc::clone(old));
+                        }
+                        on_insert();
+                        let Slot::Live(old) = std::mem::replace(&mut entry.slot, Slot::Live(route))
+                        else {
+                            unreachable!()
+                        };
+                        AddOutcome::Replaced(old)
+                    }
+                    Slot::Dead(at) => {
+                        let reload = now.saturating_sub(*at) < TOMBSTONE_TTL;
+                        on_insert();
+                        entry.slot = Slot::Live(route);
+                        self.tombstones.fetch_sub(1, Ordering::Relaxed);
+                        self.live.fetch_add(1, Ordering::Release);
+                        if reload {
+                            AddOutcome::Reloaded
+                        } else {
+                            AddOutcome::Added
+                        }
+                    }
+                }
+            }
+            TableEntry::Vacant(vac) => {
+                on_insert();
+                vac.insert(Entry {
+                    key: key.into(),
+                    slot: Slot::Live(route),
+                });
+                self.live.fetch_add(1, Ordering::Release);
+                AddOutcome::Added
+            }
+        }
+    }
+
+    /// Deletes the live route with `key`, leaving a tombstone; returns it. No-op when absent.
+    pub fn del(&self, key: &str) -> Option<Arc<Route>> {
+        let now = self.clock.now();
+        let removed = {
+            let (hash, shard) = self.locate(key);
+            let mut table = shard.write();
+            let entry = table.find_mut(hash, |e| &*e.key == key)?;
+            if matches!(entry.slot, Slot::Dead(_)) {
+                return None;
+            }
+            let Slot::Live(old) = std::mem::replace(&mut entry.slot, Slot::Dead(now)) else {
+                unreachable!()
+            };
+            self.live.fetch_sub(1, Ordering::Release);
+            self.tombstones.fetch_add(1, Ordering::Relaxed);
+            old
+        };
+        if self.tombstones.load(Ordering::Relaxed) > TOMBSTONE_PURGE_THRESHOLD {
+            let due = self.next_purge_ns.load(Ordering::Relaxed);
+            if u128::from(due) <= now.as_nanos() {
+                self.purge_expired();
+            }
+        }
+        Some(removed)
+    }
+
+    /// Removes tombstones older than the TTL; returns how many were removed.
+    pub fn purge_expired(&self) -> usize {
+        let now = self.clock.now();
+        let mut removed = 0;
+        let mut oldest_left: Option<Duration> = None;
+        for shard in self.shards.iter() {
+            let mut table = shard.0.write();
+            table.retain(|e| match e.slot {
+                Slot::Dead(at) if now.saturating_sub(at) >= TOMBSTONE_TTL => {
+                    removed += 1;
+                    false
+                }
+                Slot::Dead(at) => {
+                    oldest_left = Some(oldest_left.map_or(at, |o| o.min(at)));
+                    true
+                }
+                Slot::Live(_) => true,
+            });
+        }
+        self.tombstones.fetch_sub(removed, Ordering::Relaxed);
+        // Nothing left can expire before the oldest remaining tombstone does.
+        let next = oldest_left.map_or(0, |at| {
+            u64::try_from((at + TOMBSTONE_TTL).as_nanos()).unwrap_or(u64::MAX)
+        });
+        self.next_purge_ns.store(next, Ordering::Relaxed);
+        removed
+    }
+
+    /// The number of live routes (tombstones are not counted, unlike the Go pool).
+    pub fn size(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// The number of tombstones currently held.
+    pub fn tombstones(&self) -> usize {
+        self.tombstones.load(Ordering::Relaxed)
+    }
+
+    /// Removes everything, tombstones included; returns the routes that were live, so the
+    /// caller drops them outside every lock.
+    pub fn clear(&self) -> Vec<Arc<Route>> {
+        let guards: Vec<_> = self.shards.iter().map(|s| s.0.write()).collect();
+        let mut out = Vec::with_capacity(self.size());
+        let mut taken = Vec::with_capacity(guards.len());
+        for mut g in guards {
+            taken.push(std::mem::take(&mut *g));
+        }
+        self.live.store(0, Ordering::Release);
+        self.tombstones.store(0, Ordering::Relaxed);
+        self.next_purge_ns.store(0, Ordering::Relaxed);
+        // `taken` holds the maps; the guards are gone, so routes drop outside the locks.
+        for table in taken {
+            out.extend(table.into_iter().filter_map(|e| match e.slot {
+                Slot::Live(r) => Some(r),
+                Slot::Dead(_) => None,
+            }));
+        }
+        out
+    }
+
+    /// A snapshot of the live routes, taken with every shard read-locked at once (so it is
+    /// one consistent moment), in no particular order.
+    pub fn snapshot(&self) -> Vec<Arc<Route>> {
+        let guards: Vec<_> = self.shards.iter().map(|s| s.0.read()).collect();
+        let mut out = Vec::with_capacity(self.size());
+        for g in &guards {
+            out.extend(g.iter().filter_map(|e| match &e.slot {
+                Slot::Live(r) => Some(Arc::clone(r)),
+                Slot::Dead(_) => None,
+            }));
+        }
+        out
+    }
+
+    /// The live routes sorted by alias, then key (the seed's `Slice`).
+    pub fn sorted(&self) -> Vec<Arc<Route>> {
+        let mut routes = self.snapshot();
+        sort_by_alias_then_key(&mut routes);
+        routes
+    }
+
+    /// The live routes sorted by key (the order health rendering uses within a pool).
+    pub fn sorted_by_key(&self) -> Vec<Arc<Route>> {
+        let mut routes = self.snapshot();
+        routes.sort_unstable_by(|a, b| {
+            a.with_identity(|x| b.with_identity(|y| x.key().as_str().cmp(y.key().as_str())))
+        });
+        routes
+    }
+}
+
+/// Sorts routes by alias, then key.
+pub fn sort_by_alias_then_key(routes: &mut [Arc<Route>]) {
+    routes.sort_unstable_by(|a, b| {
+        a.with_identity(|x| {
+            b.with_identity(|y| {
+                (x.alias().as_str(), x.key().as_str()).cmp(&(y.alias().as_str(), y.key().as_str()))
+            })
+        })
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::route::Kind;
+
+    fn route(alias: &str, priority: i32) -> Arc<Route> {
+        let r = Route::new(Kind::Http, alias, "http://10.0.0.1:80").unwrap();
+        r.set_priority(priority).unwrap();
+        Arc::new(r)
+    }
+
+    fn add(p: &Pool, r: &Arc<Route>) -> AddOutcome {
+        let key = r.key();
+        p.add(&key, r.priority(), Arc::clone(r), false, || {})
+    }
+
+    fn pool() -> (Arc<ManualClock>, Pool) {
+        let clock = Arc::new(ManualClock::new());
+        (clock.clone(), Pool::new(clock))
+    }
+
+    #[test]
+    fn get_returns_live_route_and_never_a_tombstone() {
+        let (_, p) = pool();
+        let a = route("a", 0);
+        assert!(matches!(add(&p, &a), AddOutcome::Added));
+        assert!(Arc::ptr_eq(&p.get("a").unwrap(), &a));
+        assert!(p.del("a").is_some());
+        assert!(p.get("a").is_none());
+        assert!(!p.contains("a"));
+        assert_eq!(p.size(), 0);
+        assert_eq!(p.tombstones(), 1);
+    }
+
+    #[test]
+    fn equal_or_higher_priority_replaces_lower_is_kept() {
+        let (_, p) = pool();
+        let a0 = route("a", 5);
+        add(&p, &a0);
+        let low = route("a", 4);
+        match add(&p, &low) {
+            AddOutcome::Kept(k) => assert!(Arc::ptr_eq(&k, &a0)),
+            o => panic!("{o:?}"),
+        }
+        let same = route("a", 5);
+        match add(&p, &same) {
+            AddOutcome::Replaced(old) => assert!(Arc::ptr_eq(&old, &a0)),
+            o => panic!("{o:?}"),
+        }
+        assert!(Arc::ptr_eq(&p.get("a").unwrap(), &same));
+        assert_eq!(p.size(), 1);
+    }
+
+    #[test]
+    fn only_if_absent_keeps_any_live_route() {
+        let (_, p) = pool();
+        let a = route("a", 0);
+        add(&p, &a);
+        let b = route("a", 100);
+        match p.add("a", 100, b, true, || panic!("must not insert")) {
+            AddOutcome::Kept(k) => assert!(Arc::ptr_eq(&k, &a)),
+            o => panic!("{o:?}"),
+        }
+    }
+
+    #[test]
+    fn reload_within_ttl_is_reported_as_reloaded() {
+        let (clock, p) = pool();
+        add(&p, &route("a", 0));
+        p.del("a");
+        clock.advance(Duration::from_millis(999));
+        assert!(matches!(add(&p, &route("a", 0)), AddOutcome::Reloaded));
+        assert_eq!(p.tombstones(), 0);
+        assert_eq!(p.size(), 1);
+    }
+
+    #[test]
+    fn add_after_ttl_is_reported_as_added() {
+        let (clock, p) = pool();
+        add(&p, &route("a", 0));
+        p.del("a");
+        clock.advance(TOMBSTONE_TTL);
+        assert!(matches!(add(&p, &route("a", 0)), AddOutcome::Added));
+    }
+
+    #[test]
+    fn del_of_absent_or_dead_key_is_a_no_op() {
+        let (_, p) = pool();
+        assert!(p.del("nope").is_none());
+        add(&p, &route("a", 0));
+        assert!(p.del("a").is_some());
+        assert!(p.del("a").is_none());
+        assert_eq!(p.tombstones(), 1);
+    }
+
+    #[test]
+    fn tombstones_are_purged_past_256_once_older_than_ttl() {
+        let (clock, p) = pool();
+        for i in 0..300 {
+            let r = route(&format!("r{i}"), 0);
+            add(&p, &r);
+        }
+        for i in 0..200 {
+            p.del(&format!("r{i}"));
+        }
+        assert_eq!(p.tombstones(), 200);
+        clock.advance(Duration::from_secs(2));
+        for i in 200..257 {
+            p.del(&format!("r{i}"));
+        }
+        // The 257th tombstone triggered a purge: the 200 old ones went, the young ones stay.
+        assert_eq!(p.tombstones(), 57);
+        assert_eq!(p.size(), 43);
+        // Young tombstones are not purged, even past the threshold.
+        for i in 0..300 {
+            add(&p, &route(&format!("s{i}"), 0));
+        }
+        for i in 0..300 {
+            p.del(&format!("s{i}"));
+        }
+        assert_eq!(p.tombstones(), 357);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(p.purge_expired(), 357);
+        assert_eq!(p.tombstones(), 0);
+    }
+
+    #[test]
+    fn clear_removes_everything_including_tombstones() {
+        let (_, p) = pool();
+        add(&p, &route("a", 0));
+        add(&p, &route("b", 0));
+        p.del("b");
+        let removed = p.clear();
+        assert_eq!(removed.len(), 1);
+        assert_eq!(p.size(), 0);
+        assert_eq!(p.tombstones(), 0);
+        assert!(matches!(add(&p, &route("b", 0)), AddOutcome::Added));
+    }
+
+    #[test]
+    fn sorted_is_by_alias_then_key() {
+        let (_, p) = pool();
+        for (alias, key) in [("b", "b"), ("a", "z:a"), ("a", "y:a"), ("c", "c")] {
+            let r = Route::new(Kind::Http, alias, "http://h:1").unwrap();
+            r.set_key(key).unwrap();
+            add(&p, &Arc::new(r));
+        }
+        let keys: Vec<String> = p.sorted().iter().map(|r| r.key()).collect();
+        assert_eq!(keys, ["y:a", "z:a", "b", "c"]);
+    }
+
+    #[test]
+    fn one_shard_pool_behaves_the_same() {
+        let clock = Arc::new(ManualClock::new());
+        let p = Pool::with_shards(clock, 1);
+        for i in 0..100 {
+            add(&p, &route(&format!("r{i}"), 0));
+        }
+        assert_eq!(p.size(), 100);
+        assert_eq!(p.snapshot().len(), 100);
+        assert!(p.get("r42").is_some());
+    }
+}

@@ -1,0 +1,315 @@
+//! The registry: three pools (HTTP, STREAM, EXCLUDED), lookups across them, iteration, health
+//! and by-provider JSON, the Proxmox inventory, and a generation counter for change detection.
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::Result;
+use crate::health::{HealthFormat, HealthJsonWriter};
+use crate::pool::{AddOutcome, Pool};
+use crate::proxmox::Inventory;
+use crate::route::{Identity, Kind, Route};
+use parking_lot::RwLock;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
+
+/// What `add` did with a route.
+#[derive(Debug)]
+pub enum Added {
+    /// Registered under a new key (or one whose tombstone had expired).
+    Added,
+    /// Registered under a key deleted less than 1 s ago.
+    Reloaded,
+    /// Registered in place of this route, which had lower or equal priority.
+    Replaced(Arc<Route>),
+    /// Not registered: this route keeps the key.
+    Kept(Arc<Route>),
+}
+
+impl Added {
+    /// Whether the route was registered.
+    pub fn registered(&self) -> bool {
+        !matches!(self, Added::Kept(_))
+    }
+}
+
+/// A route registry. All methods take `&self` and are safe to call from any thread.
+pub struct Registry {
+    pools: [Pool; 3],
+    generation: AtomicU64,
+    inventory: RwLock<Arc<Inventory>>,
+}
+
+static GLOBAL: LazyLock<Registry> = LazyLock::new(Registry::new);
+
+/// A route in a pool is always frozen.
+fn ident(r: &Route) -> &Identity {
+    r.frozen_identity()
+        .expect("routes in a registry are frozen when added")
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Registry {
+    /// An empty registry on the system clock.
+    pub fn new() -> Self {
+        Self::with_clock(Arc::new(SystemClock))
+    }
+
+    /// An empty registry whose tombstones follow `clock` (tests use a manual clock).
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self::with_clock_and_shards(clock, crate::pool::DEFAULT_SHARDS)
+    }
+
+    /// An empty registry with `shards` shards per pool (for benchmarks).
+    pub fn with_clock_and_shards(clock: Arc<dyn Clock>, shards: usize) -> Self {
+        Registry {
+            pools: Kind::ALL.map(|_| Pool::with_shards(Arc::clone(&clock), shards)),
+            generation: AtomicU64::new(0),
+            inventory: RwLock::new(Arc::new(Inventory::default())),
+        }
+    }
+
+    /// The process-wide registry. Never dropped.
+    pub fn global() -> &'static Registry {
+        &GLOBAL
+    }
+
+    /// The pool for `kind`.
+    pub fn pool(&self, kind: Kind) -> &Pool {
+        &self.pools[kind.index()]
+    }
+
+    fn bump(&self) {
+        // After the change is visible, so a reader that sees the new number sees the change.
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// A number that changes on every mutation (add, del, clear, inventory load).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The counter itself, for readers that poll it without a call (C: `rr_generation_ptr`).
+    pub fn generation_counter(&self) -> &AtomicU64 {
+        &self.generation
+    }
+
+    /// Adds `route` to its kind's pool: it replaces a live route with the same key if its
+    /// priority is at least that route's, else that route is kept. On registration the route
+    /// is frozen (first time only: linked to Proxmox then).
+    pub fn add(&self, route: &Arc<Route>) -> Added {
+        self.add_inner(route, false)
+    }
+
+    /// Adds `route` only if no live route has its key; else returns the one that stays.
+    pub fn add_if_not_exists(&self, route: &Arc<Route>) -> Added {
+        self.add_inner(route, true)
+    }
+
+    fn add_inner(&self, route: &Arc<Route>, only_if_absent: bool) -> Added {
+        let mut reg = route.begin_registration();
+        let id = reg.identity();
+        let (kind, priority) = (id.kind(), id.priority());
+        let key: Box<str> = id.key().as_str().into();
+        let link = if reg.is_frozen() {
+            None
+        } else {
+            self.inventory.read().link_for(id)
+        };
+        let outcome = self.pool(kind).add(&key, priority, Arc::clone(route), only_if_absent, || {
+            reg.freeze(link)
+        });
+        drop(reg);
+        let verb = match &outcome {
+            AddOutcome::Kept(_) => None,
+            AddOutcome::Added => Some("added"),
+            AddOutcome::Reloaded => Some("reloaded"),
+            AddOutcome::Replaced(_) => Some("replaced"),
+        };
+        if let Some(verb) = verb {
+            self.bump();
+            log::debug!(
+                "{}: {verb} {}",
+                kind.pool_name(),
+                ident(route).display_name()
+            );
+        }
+        match outcome {
+            AddOutcome::Added => Added::Added,
+            AddOutcome::Reloaded => Added::Reloaded,
+            AddOutcome::Replaced(old) => Added::Replaced(old),
+            AddOutcome::Kept(r) => Added::Kept(r),
+        }
+    }
+
+    /// Deletes the live route with `key` from `kind`'s pool, leaving a tombstone; returns it.
+    pub fn del(&self, kind: Kind, key: &str) -> Option<Arc<Route>> {
+        let removed = self.pool(kind).del(key)?;
+        self.bump();
+        log::debug!(
+            "{}: removed {}",
+            kind.pool_name(),
+            ident(&removed).display_name()
+        );
+        Some(removed)
+    }
+
+    /// Deletes by `route`'s key in `route`'s pool (whatever route holds that key now).
+    pub fn del_route(&self, route: &Route) -> Option<Arc<Route>> {
+        let (kind, key) = route.with_identity(|i| (i.kind(), i.key().to_string()));
+        self.del(kind, &key)
+    }
+
+    /// Empties `kind`'s pool, tombstones included.
+    pub fn pool_clear(&self, kind: Kind) {
+        let removed = self.pool(kind).clear();
+        self.bump();
+        log::debug!("{}: cleared {} routes", kind.pool_name(), removed.len());
+        drop(removed);
+    }
+
+    /// Empties all three pools.
+    pub fn clear(&self) {
+        for kind in Kind::ALL {
+            self.pool_clear(kind);
+        }
+    }
+
+    /// Removes expired tombstones from every pool; returns how many.
+    pub fn purge_tombstones(&self) -> usize {
+        self.pools.iter().map(Pool::purge_expired).sum()
+    }
+
+    /// HTTP, then STREAM. Never EXCLUDED.
+    pub fn get(&self, key: &str) -> Option<Arc<Route>> {
+        self.pools[0].get(key).or_else(|| self.pools[1].get(key))
+    }
+
+    /// HTTP, then STREAM, then EXCLUDED.
+    pub fn get_include_excluded(&self, key: &str) -> Option<Arc<Route>> {
+        self.get(key).or_else(|| self.pools[2].get(key))
+    }
+
+    /// The HTTP route keyed `alias`, else the one keyed `host`.
+    pub fn get_http_route_or_exact(&self, alias: &str, host: &str) -> Option<Arc<Route>> {
+        self.pools[0].get(alias).or_else(|| self.pools[0].get(host))
+    }
+
+    /// HTTP + STREAM sizes.
+    pub fn num_active_routes(&self) -> usize {
+        self.pools[0].size() + self.pools[1].size()
+    }
+
+    /// HTTP + STREAM + EXCLUDED sizes.
+    pub fn num_all_routes(&self) -> usize {
+        self.num_active_routes() + self.pools[2].size()
+    }
+
+    /// Visits the live routes of `kinds`, one pool's snapshot at a time, outside every lock;
+    /// `f` returns false to stop. Returns how many routes `f` was called with.
+    pub fn iter_kinds(&self, kinds: &[Kind], mut f: impl FnMut(&Arc<Route>) -> bool) -> usize {
+        let mut visited = 0;
+        for &kind in kinds {
+            for r in self.pool(kind).snapshot() {
+                visited += 1;
+                if !f(&r) {
+                    return visited;
+                }
+            }
+        }
+        visited
+    }
+
+    /// HTTP then STREAM routes.
+    pub fn iter_active(&self, f: impl FnMut(&Arc<Route>) -> bool) -> usize {
+        self.iter_kinds(&[Kind::Http, Kind::Stream], f)
+    }
+
+    /// HTTP, STREAM, then EXCLUDED routes.
+    pub fn iter_all(&self, f: impl FnMut(&Arc<Route>) -> bool) -> usize {
+        self.iter_kinds(&Kind::ALL, f)
+    }
+
+    /// Provider name → keys of its routes over all three pools, each list sorted.
+    pub fn by_provider(&self) -> BTreeMap<String, Vec<String>> {
+        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for pool in &self.pools {
+            for r in pool.snapshot() {
+                let id = ident(&r);
+                map.entry(id.provider().to_string())
+                    .or_default()
+                    .push(id.key().to_string());
+            }
+        }
+        for keys in map.values_mut() {
+            keys.sort_unstable();
+        }
+        map
+    }
+
+    /// `by_provider` as Go's `encoding/json` renders `map[string][]string`.
+    pub fn by_provider_json(&self) -> String {
+        let snapshots: Vec<_> = self.pools.iter().map(Pool::snapshot).collect();
+        let mut map: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for r in snapshots.iter().flatten() {
+            let id = ident(r);
+            map.entry(id.provider()).or_default().push(id.key());
+        }
+        let mut groups: Vec<(&str, Vec<&str>)> = map.into_iter().collect();
+        for (_, keys) in &mut groups {
+            keys.sort_unstable();
+        }
+        crate::health::render_string_lists(&groups)
+    }
+
+    /// The routes whose health the health JSON shows: one per alias, the one met last in
+    /// the order HTTP, STREAM, EXCLUDED and ascending key within a pool; sorted by alias.
+    pub fn health_routes(&self) -> Vec<Arc<Route>> {
+        let mut all: Vec<(usize, Arc<Route>)> = Vec::new();
+        for (rank, pool) in self.pools.iter().enumerate() {
+            all.extend(pool.snapshot().into_iter().map(|r| (rank, r)));
+        }
+        all.sort_unstable_by(|(ra, a), (rb, b)| {
+            let (a, b) = (ident(a), ident(b));
+            (a.alias().as_str(), *ra, a.key().as_str()).cmp(&(b.alias().as_str(), *rb, b.key().as_str()))
+        });
+        let mut out: Vec<Arc<Route>> = Vec::with_capacity(all.len());
+        for (_, r) in all {
+            match out.last_mut() {
+                Some(last) if ident(last).alias() == ident(&r).alias() => *last = r,
+                _ => out.push(r),
+            }
+        }
+        out
+    }
+
+    /// The health of every route keyed by alias, as Go renders the seed's health map types.
+    pub fn health_json(&self, format: HealthFormat) -> String {
+        let routes = self.health_routes();
+        let mut w = HealthJsonWriter::new(format, routes.len());
+        for r in &routes {
+            r.with_health(|h| w.entry(ident(r).alias(), h));
+        }
+        w.finish()
+    }
+
+    /// Replaces the Proxmox inventory; on error the old one stays. Routes added before keep
+    /// their links; the new inventory applies to routes added from now on.
+    pub fn load_proxmox_json(&self, json: &[u8]) -> Result<()> {
+        let inv = Arc::new(Inventory::from_json(json)?);
+        let (nodes, resources) = (inv.nodes.len(), inv.resources.len());
+        let _old = std::mem::replace(&mut *self.inventory.write(), inv);
+        self.bump();
+        log::debug!("proxmox: loaded inventory of {nodes} nodes and {resources} resources");
+        Ok(())
+    }
+
+    /// The current Proxmox inventory.
+    pub fn inventory(&self) -> Arc<Inventory> {
+        Arc::clone(&self.inventory.read())
+    }
+}
