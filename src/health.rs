@@ -125,7 +125,11 @@ pub struct HealthJsonWriter {
 impl HealthJsonWriter {
     /// A writer for about `entries` entries.
     pub fn new(format: HealthFormat, entries: usize) -> Self {
-        let per = if format == HealthFormat::Simple { 24 } else { 96 };
+        let per = if format == HealthFormat::Simple {
+            24
+        } else {
+            96
+        };
         let mut out = Vec::with_capacity(2 + entries * per);
         out.push(b'{');
         HealthJsonWriter {
@@ -212,7 +216,9 @@ fn write_status(out: &mut Vec<u8>, s: HealthStatus) {
 
 /// A `time.Duration` is an int64 of nanoseconds; larger values are clamped to `INT64_MAX`.
 fn write_duration(out: &mut Vec<u8>, d: Duration) {
-    let mut nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).min(i64::MAX as u64);
+    let mut nanos = u64::try_from(d.as_nanos())
+        .unwrap_or(u64::MAX)
+        .min(i64::MAX as u64);
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {

@@ -11,6 +11,8 @@
 pub mod clock;
 pub mod context;
 pub mod error;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 pub mod ffi;
 pub mod health;
 pub mod log;

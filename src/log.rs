@@ -19,7 +19,8 @@ struct Forwarder;
 
 impl log::Log for Forwarder {
     fn enabled(&self, meta: &log::Metadata<'_>) -> bool {
-        meta.target().starts_with(module_path!().split("::").next().unwrap_or(""))
+        meta.target()
+            .starts_with(module_path!().split("::").next().unwrap_or(""))
     }
 
     fn log(&self, record: &log::Record<'_>) {
@@ -44,7 +45,11 @@ pub fn set_sink(max: LevelFilter, sink: Option<LogSink>) {
     INSTALL.call_once(|| {
         let _ = log::set_logger(&FORWARDER);
     });
-    let level = if sink.is_some() { max } else { LevelFilter::Off };
+    let level = if sink.is_some() {
+        max
+    } else {
+        LevelFilter::Off
+    };
     // Replace, then drop the old sink outside the lock.
     let _old = std::mem::replace(&mut *SINK.write(), sink);
     log::set_max_level(level);

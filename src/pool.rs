@@ -68,7 +68,9 @@ impl Pool {
     pub fn with_shards(clock: Arc<dyn Clock>, shards: usize) -> Self {
         let n = shards.max(1).next_power_of_two();
         Pool {
-            shards: (0..n).map(|_| Shard(RwLock::new(HashTable::new()))).collect(),
+            shards: (0..n)
+                .map(|_| Shard(RwLock::new(HashTable::new())))
+                .collect(),
             hasher: DefaultHashBuilder::default(),
             live: AtomicUsize::new(0),
             tombstones: AtomicUsize::new(0),

@@ -55,10 +55,12 @@ fn name_field(obj: &Map<String, Value>, key: &str, at: &str) -> Result<String> {
 
 fn ip_value(v: &Value, at: &str) -> Result<IpAddr> {
     match v {
-        Value::String(s) => s.parse().map_err(|_| {
-            Error::invalid(format!("{at}: {} is not an IP address", quote(s)))
-        }),
-        v => Err(Error::invalid(format!("{at}: an IP must be a string, not {v}"))),
+        Value::String(s) => s
+            .parse()
+            .map_err(|_| Error::invalid(format!("{at}: {} is not an IP address", quote(s)))),
+        v => Err(Error::invalid(format!(
+            "{at}: an IP must be a string, not {v}"
+        ))),
     }
 }
 
@@ -84,7 +86,10 @@ impl Inventory {
             .map_err(|e| Error::invalid(format!("proxmox inventory is not valid JSON: {e}")))?;
         let root = object(&root, "proxmox inventory")?;
         let mut inv = Inventory::default();
-        for (i, v) in array(root, "nodes", "proxmox inventory: ")?.iter().enumerate() {
+        for (i, v) in array(root, "nodes", "proxmox inventory: ")?
+            .iter()
+            .enumerate()
+        {
             let at = format!("proxmox inventory: nodes[{i}]");
             let obj = object(v, &at)?;
             let name = name_field(obj, "name", &at)?;
@@ -93,7 +98,10 @@ impl Inventory {
                 .transpose()?;
             inv.nodes.push(Node { name, ip });
         }
-        for (i, v) in array(root, "resources", "proxmox inventory: ")?.iter().enumerate() {
+        for (i, v) in array(root, "resources", "proxmox inventory: ")?
+            .iter()
+            .enumerate()
+        {
             let at = format!("proxmox inventory: resources[{i}]");
             let obj = object(v, &at)?;
             let node = name_field(obj, "node", &at)?;
@@ -160,7 +168,10 @@ impl Inventory {
         }
         let alias = ident.alias().as_str();
         let host = ident.upstream().host().as_str();
-        let ip = ident.upstream().host_ip().filter(|ip| !ip.is_loopback() && !ip.is_unspecified());
+        let ip = ident
+            .upstream()
+            .host_ip()
+            .filter(|ip| !ip.is_loopback() && !ip.is_unspecified());
         // A host that is an IP address matches by IP only, never by its text.
         let label = match ident.upstream().host_ip() {
             Some(_) => None,
@@ -178,9 +189,10 @@ impl Inventory {
                 vmname: CText::empty(),
             });
         }
-        let res = self.resources.iter().find(|r| {
-            name_matches(&r.name) || ip.is_some_and(|ip| r.ips.contains(&ip))
-        })?;
+        let res = self
+            .resources
+            .iter()
+            .find(|r| name_matches(&r.name) || ip.is_some_and(|ip| r.ips.contains(&ip)))?;
         Some(ProxmoxLink {
             node: CText::new(&res.node),
             vmid: res.vmid,
@@ -271,13 +283,28 @@ mod tests {
         for (json, needle) in [
             ("[]", "must be an object"),
             ("{", "not valid JSON"),
-            (r#"{"nodes":[{"ip":"1.2.3.4"}]}"#, "nodes[0]: \"name\" is missing"),
+            (
+                r#"{"nodes":[{"ip":"1.2.3.4"}]}"#,
+                "nodes[0]: \"name\" is missing",
+            ),
             (r#"{"nodes":[{"name":""}]}"#, "must not be empty"),
             (r#"{"nodes":[{"name":"a","ip":"x"}]}"#, "\"x\" is not an IP"),
-            (r#"{"resources":[{"node":"a","vmid":"1","name":"n"}]}"#, "must be an integer"),
-            (r#"{"resources":[{"node":"a","vmid":1.5,"name":"n"}]}"#, "not an integer"),
-            (r#"{"resources":[{"node":"a","name":"n"}]}"#, "\"vmid\" is missing"),
-            (r#"{"resources":[{"vmid":1,"name":"n"}]}"#, "\"node\" is missing"),
+            (
+                r#"{"resources":[{"node":"a","vmid":"1","name":"n"}]}"#,
+                "must be an integer",
+            ),
+            (
+                r#"{"resources":[{"node":"a","vmid":1.5,"name":"n"}]}"#,
+                "not an integer",
+            ),
+            (
+                r#"{"resources":[{"node":"a","name":"n"}]}"#,
+                "\"vmid\" is missing",
+            ),
+            (
+                r#"{"resources":[{"vmid":1,"name":"n"}]}"#,
+                "\"node\" is missing",
+            ),
             (r#"{"nodes":{}}"#, "must be an array"),
         ] {
             let e = Inventory::from_json(json.as_bytes()).unwrap_err();

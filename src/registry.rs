@@ -120,9 +120,11 @@ impl Registry {
         } else {
             self.inventory.read().link_for(id)
         };
-        let outcome = self.pool(kind).add(&key, priority, Arc::clone(route), only_if_absent, || {
-            reg.freeze(link)
-        });
+        let outcome =
+            self.pool(kind)
+                .add(&key, priority, Arc::clone(route), only_if_absent, || {
+                    reg.freeze(link)
+                });
         drop(reg);
         let verb = match &outcome {
             AddOutcome::Kept(_) => None,
@@ -275,7 +277,11 @@ impl Registry {
         }
         all.sort_unstable_by(|(ra, a), (rb, b)| {
             let (a, b) = (ident(a), ident(b));
-            (a.alias().as_str(), *ra, a.key().as_str()).cmp(&(b.alias().as_str(), *rb, b.key().as_str()))
+            (a.alias().as_str(), *ra, a.key().as_str()).cmp(&(
+                b.alias().as_str(),
+                *rb,
+                b.key().as_str(),
+            ))
         });
         let mut out: Vec<Arc<Route>> = Vec::with_capacity(all.len());
         for (_, r) in all {

@@ -391,7 +391,13 @@ impl Route {
     }
 
     /// Records health. Any thread, any time.
-    pub fn set_health(&self, status: HealthStatus, uptime: Duration, latency: Duration, detail: &[u8]) {
+    pub fn set_health(
+        &self,
+        status: HealthStatus,
+        uptime: Duration,
+        latency: Duration,
+        detail: &[u8],
+    ) {
         let health = Health {
             status,
             uptime,
@@ -404,7 +410,10 @@ impl Route {
 
     /// The health status (`Unknown` when never set).
     pub fn health_status(&self) -> HealthStatus {
-        self.health.lock().as_ref().map_or(HealthStatus::Unknown, |h| h.status)
+        self.health
+            .lock()
+            .as_ref()
+            .map_or(HealthStatus::Unknown, |h| h.status)
     }
 
     /// A copy of the health; `Health::never_set()` when never set.
@@ -439,7 +448,11 @@ impl Drop for Route {
         LIVE_ROUTES.fetch_sub(1, Ordering::Relaxed);
         let draft = self.draft.get_mut();
         if let Some(fin) = draft.finalizer.take() {
-            let user_data = self.frozen.get().or(draft.ident.as_ref()).map_or(0, Identity::user_data);
+            let user_data = self
+                .frozen
+                .get()
+                .or(draft.ident.as_ref())
+                .map_or(0, Identity::user_data);
             fin(user_data);
         }
     }
@@ -585,7 +598,12 @@ mod tests {
         let r = Route::new(Kind::Http, "app", "http://a:1").unwrap();
         assert_eq!(r.health_status(), HealthStatus::Unknown);
         assert_eq!(&*r.health().detail, b"n/a");
-        r.set_health(HealthStatus::Healthy, Duration::from_secs(1), Duration::ZERO, b"ok");
+        r.set_health(
+            HealthStatus::Healthy,
+            Duration::from_secs(1),
+            Duration::ZERO,
+            b"ok",
+        );
         assert_eq!(r.health_status(), HealthStatus::Healthy);
         assert_eq!(&*r.health().detail, b"ok");
     }

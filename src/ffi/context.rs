@@ -1,0 +1,101 @@
+//! Route contexts: a request-scoped value carrying one route.
+
+use super::{ctx_ref, ffi_guard, route_arc, route_into_raw, rr_ctx, rr_route, rr_str};
+use crate::context::RouteContext;
+use crate::route::Identity;
+use crate::text::CText;
+use std::sync::Arc;
+
+/// Makes a context carrying `r` (or, when `r` is NULL, its parent's route), chained to `parent`
+/// (nullable). The child holds its own references to `r` and `parent`, so the caller may
+/// release those. Owned by the caller: free with `rr_ctx_free`. Never NULL (except if a panic
+/// was caught). O(1): copies nothing but two pointers.
+#[no_mangle]
+pub extern "C" fn rr_with_route_context(parent: *const rr_ctx, r: *const rr_route) -> *mut rr_ctx {
+    ffi_guard!("rr_with_route_context", std::ptr::null_mut(), {
+        let parent = if parent.is_null() {
+            None
+        } else {
+            let p = parent.cast::<RouteContext>();
+            // SAFETY: `parent` came from Arc::into_raw in this function and is still held.
+            unsafe {
+                Arc::increment_strong_count(p);
+                Some(Arc::from_raw(p))
+            }
+        };
+        // SAFETY: `r` is NULL or a live handle.
+        let route = unsafe { route_arc(r) };
+        Arc::into_raw(Arc::new(RouteContext::new(parent, route)))
+            .cast_mut()
+            .cast::<rr_ctx>()
+    })
+}
+
+/// Frees a context (its route and parent are released when nothing else holds them). NULL is
+/// a no-op.
+#[no_mangle]
+pub extern "C" fn rr_ctx_free(ctx: *mut rr_ctx) {
+    ffi_guard!("rr_ctx_free", (), {
+        if !ctx.is_null() {
+            // SAFETY: `ctx` came from Arc::into_raw and the caller gives it up.
+            drop(unsafe { Arc::from_raw(ctx.cast::<RouteContext>()) });
+        }
+    })
+}
+
+/// The route of `ctx` or its nearest ancestor that has one: a new reference (caller releases
+/// it), or NULL when there is none (NULL `ctx` allowed).
+#[no_mangle]
+pub extern "C" fn rr_try_get_route(ctx: *const rr_ctx) -> *mut rr_route {
+    ffi_guard!("rr_try_get_route", std::ptr::null_mut(), {
+        // SAFETY: `ctx` is NULL or a live handle.
+        match unsafe { ctx_ref(ctx) }.and_then(RouteContext::route) {
+            Some(r) => route_into_raw(Arc::clone(r)),
+            None => std::ptr::null_mut(),
+        }
+    })
+}
+
+fn ctx_str(ctx: *const rr_ctx, field: impl FnOnce(&Identity) -> &CText) -> rr_str {
+    // SAFETY: `ctx` is NULL or a live handle.
+    match unsafe { ctx_ref(ctx) }.and_then(RouteContext::route) {
+        Some(r) => r.with_identity(|i| rr_str::from_ctext(field(i))),
+        None => rr_str::EMPTY,
+    }
+}
+
+macro_rules! ctx_str_accessor {
+    ($(#[$doc:meta])* $name:ident, $lit:literal, |$i:ident| $field:expr) => {
+        $(#[$doc])*
+        ///
+        /// Borrowed from the context's route: valid while the caller holds the context (or a
+        /// reference to the route). `{"", 0}` when there is no route (NULL `ctx` allowed).
+        /// Allocates nothing.
+        #[no_mangle]
+        pub extern "C" fn $name(ctx: *const rr_ctx) -> rr_str {
+            ffi_guard!($lit, rr_str::EMPTY, ctx_str(ctx, |$i| $field))
+        }
+    };
+}
+
+ctx_str_accessor!(
+    /// The upstream name: the route's alias.
+    rr_try_get_upstream_name, "rr_try_get_upstream_name", |i| i.alias());
+ctx_str_accessor!(
+    /// The upstream scheme (Go: `u.Scheme`).
+    rr_try_get_upstream_scheme, "rr_try_get_upstream_scheme", |i| i.upstream().scheme());
+ctx_str_accessor!(
+    /// The upstream host (Go: `u.Hostname()`).
+    rr_try_get_upstream_host, "rr_try_get_upstream_host", |i| i.upstream().host());
+ctx_str_accessor!(
+    /// The upstream port (Go: `u.Port()`).
+    rr_try_get_upstream_port, "rr_try_get_upstream_port", |i| i.upstream().port());
+ctx_str_accessor!(
+    /// The upstream host:port (Go: `u.Host`).
+    rr_try_get_upstream_host_port, "rr_try_get_upstream_host_port", |i| i.upstream().host_port());
+ctx_str_accessor!(
+    /// The upstream address (Go: `u.Host`).
+    rr_try_get_upstream_addr, "rr_try_get_upstream_addr", |i| i.upstream().host_port());
+ctx_str_accessor!(
+    /// The upstream URL (Go: `u.String()`).
+    rr_try_get_upstream_url, "rr_try_get_upstream_url", |i| i.upstream().url());

@@ -1,0 +1,410 @@
+//! Building routes, reading them, and their health.
+
+use super::{
+    bytes_arg, fail, ffi_guard, null_arg, route_arc, route_arg, route_into_raw, route_ref,
+    rr_health_status, rr_kind, rr_route, rr_status, rr_str, status_of, str_arg, write_out, RR_OK,
+};
+use crate::error::{quote, Error};
+use crate::health::HealthStatus;
+use crate::route::{Identity, Kind, Route};
+use crate::text::CText;
+use std::ffi::c_char;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Creates a route of `kind` (`RR_KIND_*`) named `alias` with upstream `url` (may be empty
+/// only for `RR_KIND_EXCLUDED`). On `RR_OK`, `*out` is a new reference owned by the caller
+/// (release with `rr_route_release`); on failure `*out` is set to NULL.
+/// Fails with `RR_INVALID_ARGUMENT` for a bad kind, an empty, over-long (> 255 bytes) or
+/// non-UTF-8 alias, or a URL Go's net/url rejects or that lacks a scheme, host or valid port.
+#[no_mangle]
+pub extern "C" fn rr_route_new(
+    kind: rr_kind,
+    alias: *const c_char,
+    alias_len: usize,
+    url: *const c_char,
+    url_len: usize,
+    out: *mut *mut rr_route,
+) -> rr_status {
+    ffi_guard!("rr_route_new", super::RR_PANIC, {
+        if out.is_null() {
+            return fail(&null_arg("out"));
+        }
+        // SAFETY: checked non-NULL; the caller provides a writable pointer.
+        unsafe { out.write(std::ptr::null_mut()) };
+        let made = (|| {
+            let kind = Kind::from_u32(kind)?;
+            // SAFETY: the caller passes readable (ptr, len) pairs.
+            let alias = unsafe { str_arg("alias", alias, alias_len)? };
+            // SAFETY: as above.
+            let url = unsafe { str_arg("url", url, url_len)? };
+            Route::new(kind, alias, url)
+        })();
+        match made {
+            Ok(route) => {
+                // SAFETY: checked non-NULL above.
+                unsafe { out.write(route_into_raw(Arc::new(route))) };
+                RR_OK
+            }
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// Adds a reference to `r` and returns `r` (NULL for NULL). Each reference is released with
+/// `rr_route_release`.
+#[no_mangle]
+pub extern "C" fn rr_route_retain(r: *mut rr_route) -> *mut rr_route {
+    ffi_guard!("rr_route_retain", std::ptr::null_mut(), {
+        // SAFETY: `r` is NULL or a live handle.
+        match unsafe { route_arc(r) } {
+            Some(arc) => {
+                let _ = Arc::into_raw(arc); // the new reference now belongs to the caller
+                r
+            }
+            None => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// Releases one reference. The route is destroyed (and its finalizer, if any, runs) when the
+/// last reference, including the registries' and contexts', is gone. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn rr_route_release(r: *mut rr_route) {
+    ffi_guard!("rr_route_release", (), {
+        if !r.is_null() {
+            // SAFETY: `r` came from Arc::into_raw and the caller gives up this reference.
+            drop(unsafe { Arc::from_raw(r.cast::<Route>()) });
+        }
+    })
+}
+
+/// Runs a setter on the route behind `r` with the string argument `(s, len)`.
+fn set_text(
+    r: *mut rr_route,
+    what: &str,
+    s: *const c_char,
+    len: usize,
+    set: impl FnOnce(&Route, &str) -> crate::Result<()>,
+) -> rr_status {
+    status_of((|| {
+        // SAFETY: `r` is NULL or a live handle; (s, len) is readable.
+        let (route, s) = unsafe { (route_arg(r)?, str_arg(what, s, len)?) };
+        set(route, s)
+    })())
+}
+
+/// Sets the key (defaults to the alias; "" resets it). `RR_FROZEN` once added.
+#[no_mangle]
+pub extern "C" fn rr_route_set_key(r: *mut rr_route, s: *const c_char, len: usize) -> rr_status {
+    ffi_guard!("rr_route_set_key", super::RR_PANIC, {
+        set_text(r, "key", s, len, Route::set_key)
+    })
+}
+
+/// Sets the display name used in log lines ("" resets it to the alias). `RR_FROZEN` once added.
+#[no_mangle]
+pub extern "C" fn rr_route_set_display_name(
+    r: *mut rr_route,
+    s: *const c_char,
+    len: usize,
+) -> rr_status {
+    ffi_guard!("rr_route_set_display_name", super::RR_PANIC, {
+        set_text(r, "display name", s, len, Route::set_display_name)
+    })
+}
+
+/// Sets the provider's name (may be empty). `RR_FROZEN` once added.
+#[no_mangle]
+pub extern "C" fn rr_route_set_provider(
+    r: *mut rr_route,
+    s: *const c_char,
+    len: usize,
+) -> rr_status {
+    ffi_guard!("rr_route_set_provider", super::RR_PANIC, {
+        set_text(r, "provider", s, len, Route::set_provider)
+    })
+}
+
+/// Sets the priority (default 0): an added route replaces a live one with the same key only if
+/// its priority is at least that one's. `RR_FROZEN` once added.
+#[no_mangle]
+pub extern "C" fn rr_route_set_priority(r: *mut rr_route, priority: i32) -> rr_status {
+    ffi_guard!("rr_route_set_priority", super::RR_PANIC, {
+        // SAFETY: `r` is NULL or a live handle.
+        status_of(unsafe { route_arg(r) }.and_then(|r| r.set_priority(priority)))
+    })
+}
+
+/// Marks the route as coming from Docker (such routes are not linked to Proxmox).
+/// `RR_FROZEN` once added.
+#[no_mangle]
+pub extern "C" fn rr_route_set_docker(r: *mut rr_route, is_docker: bool) -> rr_status {
+    ffi_guard!("rr_route_set_docker", super::RR_PANIC, {
+        // SAFETY: `r` is NULL or a live handle.
+        status_of(unsafe { route_arg(r) }.and_then(|r| r.set_docker(is_docker)))
+    })
+}
+
+/// Links the route explicitly to Proxmox node `node` (non-empty) and VM `vmid` (0 for the node
+/// itself, never negative). `RR_FROZEN` once added.
+#[no_mangle]
+pub extern "C" fn rr_route_set_proxmox(
+    r: *mut rr_route,
+    node: *const c_char,
+    node_len: usize,
+    vmid: i32,
+) -> rr_status {
+    ffi_guard!("rr_route_set_proxmox", super::RR_PANIC, {
+        set_text(r, "proxmox node", node, node_len, |r, n| {
+            r.set_proxmox(n, vmid)
+        })
+    })
+}
+
+/// Stores an opaque value the library never interprets (e.g. a Go `cgo.Handle`).
+/// `RR_FROZEN` once added.
+#[no_mangle]
+pub extern "C" fn rr_route_set_user_data(r: *mut rr_route, user_data: u64) -> rr_status {
+    ffi_guard!("rr_route_set_user_data", super::RR_PANIC, {
+        // SAFETY: `r` is NULL or a live handle.
+        status_of(unsafe { route_arg(r) }.and_then(|r| r.set_user_data(user_data)))
+    })
+}
+
+/// Called once with a route's `user_data` when the route is destroyed.
+pub type rr_finalizer = Option<unsafe extern "C" fn(user_data: u64)>;
+
+/// Sets the function called once, with the route's `user_data`, when the route is destroyed
+/// (after its last reference is released), on whichever thread releases it, outside every
+/// lock of the library. NULL removes it. `RR_FROZEN` once added.
+#[no_mangle]
+pub extern "C" fn rr_route_set_finalizer(r: *mut rr_route, f: rr_finalizer) -> rr_status {
+    ffi_guard!("rr_route_set_finalizer", super::RR_PANIC, {
+        // SAFETY: `r` is NULL or a live handle.
+        status_of(unsafe { route_arg(r) }.and_then(|r| {
+            r.set_finalizer(f.map(|f| -> crate::route::Finalizer {
+                Box::new(move |ud| {
+                    // SAFETY: the caller registered a function of this signature.
+                    unsafe { f(ud) }
+                })
+            }))
+        }))
+    })
+}
+
+/// Reads a string field; for NULL, `{"", 0}`.
+fn ident_str(r: *const rr_route, field: impl FnOnce(&Identity) -> &CText) -> rr_str {
+    // SAFETY: `r` is NULL or a live handle.
+    match unsafe { route_ref(r) } {
+        Some(route) => route.with_identity(|i| rr_str::from_ctext(field(i))),
+        None => rr_str::EMPTY,
+    }
+}
+
+/// Reads a value field; for NULL, `default`.
+fn ident_val<T>(r: *const rr_route, default: T, field: impl FnOnce(&Identity) -> T) -> T {
+    // SAFETY: `r` is NULL or a live handle.
+    match unsafe { route_ref(r) } {
+        Some(route) => route.with_identity(field),
+        None => default,
+    }
+}
+
+/// The route's kind; `UINT32_MAX` for NULL.
+#[no_mangle]
+pub extern "C" fn rr_route_kind(r: *const rr_route) -> rr_kind {
+    ffi_guard!(
+        "rr_route_kind",
+        u32::MAX,
+        ident_val(r, u32::MAX, |i| i.kind() as u32)
+    )
+}
+
+macro_rules! route_str_accessor {
+    ($(#[$doc:meta])* $name:ident, $lit:literal, |$i:ident| $field:expr) => {
+        $(#[$doc])*
+        ///
+        /// Borrowed from the route: valid while the caller holds a reference to it. `{"", 0}`
+        /// for NULL.
+        #[no_mangle]
+        pub extern "C" fn $name(r: *const rr_route) -> rr_str {
+            ffi_guard!($lit, rr_str::EMPTY, ident_str(r, |$i| $field))
+        }
+    };
+}
+
+route_str_accessor!(
+    /// The alias (the route's name).
+    rr_route_alias, "rr_route_alias", |i| i.alias());
+route_str_accessor!(
+    /// The key in its pool (the alias unless set).
+    rr_route_key, "rr_route_key", |i| i.key());
+route_str_accessor!(
+    /// The display name (the alias unless set).
+    rr_route_display_name, "rr_route_display_name", |i| i.display_name());
+route_str_accessor!(
+    /// The provider's name (may be empty).
+    rr_route_provider, "rr_route_provider", |i| i.provider());
+route_str_accessor!(
+    /// The upstream URL's scheme (Go: `u.Scheme`).
+    rr_route_upstream_scheme, "rr_route_upstream_scheme", |i| i.upstream().scheme());
+route_str_accessor!(
+    /// The upstream host without port or IPv6 brackets (Go: `u.Hostname()`).
+    rr_route_upstream_host, "rr_route_upstream_host", |i| i.upstream().host());
+route_str_accessor!(
+    /// The upstream port, empty when absent (Go: `u.Port()`).
+    rr_route_upstream_port, "rr_route_upstream_port", |i| i.upstream().port());
+route_str_accessor!(
+    /// The upstream host:port as written (Go: `u.Host`).
+    rr_route_upstream_host_port, "rr_route_upstream_host_port", |i| i.upstream().host_port());
+route_str_accessor!(
+    /// The upstream address (Go: `u.Host`, as the seed's `TryGetUpstreamAddr`).
+    rr_route_upstream_addr, "rr_route_upstream_addr", |i| i.upstream().host_port());
+route_str_accessor!(
+    /// The upstream URL as Go's `u.String()` gives it.
+    rr_route_upstream_url, "rr_route_upstream_url", |i| i.upstream().url());
+
+/// The priority; 0 for NULL.
+#[no_mangle]
+pub extern "C" fn rr_route_priority(r: *const rr_route) -> i32 {
+    ffi_guard!("rr_route_priority", 0, ident_val(r, 0, Identity::priority))
+}
+
+/// The caller's opaque value; 0 for NULL.
+#[no_mangle]
+pub extern "C" fn rr_route_user_data(r: *const rr_route) -> u64 {
+    ffi_guard!(
+        "rr_route_user_data",
+        0,
+        ident_val(r, 0, Identity::user_data)
+    )
+}
+
+/// Whether the route comes from Docker; false for NULL.
+#[no_mangle]
+pub extern "C" fn rr_route_is_docker(r: *const rr_route) -> bool {
+    ffi_guard!(
+        "rr_route_is_docker",
+        false,
+        ident_val(r, false, Identity::is_docker)
+    )
+}
+
+/// Whether the route has been added to a registry (its identity is frozen); false for NULL.
+#[no_mangle]
+pub extern "C" fn rr_route_is_frozen(r: *const rr_route) -> bool {
+    // SAFETY: `r` is NULL or a live handle.
+    ffi_guard!(
+        "rr_route_is_frozen",
+        false,
+        unsafe { route_ref(r) }.is_some_and(Route::is_frozen)
+    )
+}
+
+/// The Proxmox link: `RR_OK` and the node, vmid and vmname written through the non-NULL out
+/// pointers (strings borrowed from the route, valid while the caller holds a reference), or
+/// `RR_NOT_FOUND` when the route has no link.
+#[no_mangle]
+pub extern "C" fn rr_route_proxmox(
+    r: *const rr_route,
+    node: *mut rr_str,
+    vmid: *mut i32,
+    vmname: *mut rr_str,
+) -> rr_status {
+    ffi_guard!("rr_route_proxmox", super::RR_PANIC, {
+        // SAFETY: `r` is NULL or a live handle.
+        let route = match unsafe { route_arg(r) } {
+            Ok(route) => route,
+            Err(e) => return fail(&e),
+        };
+        let link = route.with_identity(|i| {
+            i.proxmox().map(|l| {
+                (
+                    rr_str::from_ctext(&l.node),
+                    l.vmid,
+                    rr_str::from_ctext(&l.vmname),
+                )
+            })
+        });
+        match link {
+            Some((n, id, name)) => {
+                // SAFETY: each out pointer is NULL or writable.
+                unsafe {
+                    write_out(node, n);
+                    write_out(vmid, id);
+                    write_out(vmname, name);
+                }
+                RR_OK
+            }
+            None => fail(&Error::not_found(format!(
+                "route {} has no Proxmox link",
+                route.with_identity(|i| quote(i.alias()))
+            ))),
+        }
+    })
+}
+
+/// Records the route's health: any thread, any time, frozen or not. `status` is one of the
+/// `RR_HEALTH_STATUS_*` values (else `RR_INVALID_ARGUMENT`); `detail` may hold any bytes (the
+/// health JSON renders them as Go does). The library copies `detail`.
+#[no_mangle]
+pub extern "C" fn rr_route_set_health(
+    r: *mut rr_route,
+    status: rr_health_status,
+    uptime_ns: u64,
+    latency_ns: u64,
+    detail: *const c_char,
+    detail_len: usize,
+) -> rr_status {
+    ffi_guard!("rr_route_set_health", super::RR_PANIC, {
+        status_of((|| {
+            // SAFETY: `r` is NULL or a live handle; (detail, len) readable.
+            let (route, detail) =
+                unsafe { (route_arg(r)?, bytes_arg("detail", detail, detail_len)?) };
+            let status = HealthStatus::from_u32(status)?;
+            route.set_health(
+                status,
+                Duration::from_nanos(uptime_ns),
+                Duration::from_nanos(latency_ns),
+                detail,
+            );
+            Ok(())
+        })())
+    })
+}
+
+/// The health status (`RR_HEALTH_STATUS_UNKNOWN` when never set, and for NULL).
+#[no_mangle]
+pub extern "C" fn rr_route_health_status(r: *const rr_route) -> rr_health_status {
+    ffi_guard!("rr_route_health_status", 0, {
+        // SAFETY: `r` is NULL or a live handle.
+        unsafe { route_ref(r) }.map_or(0, |r| r.health_status() as u32)
+    })
+}
+
+/// The health: status, uptime and latency written through the non-NULL out pointers.
+/// `RR_INVALID_ARGUMENT` for NULL `r`. (The detail is in the registry's health JSON.)
+#[no_mangle]
+pub extern "C" fn rr_route_health(
+    r: *const rr_route,
+    status: *mut rr_health_status,
+    uptime_ns: *mut u64,
+    latency_ns: *mut u64,
+) -> rr_status {
+    ffi_guard!("rr_route_health", super::RR_PANIC, {
+        // SAFETY: `r` is NULL or a live handle.
+        let Some(route) = (unsafe { route_ref(r) }) else {
+            return fail(&null_arg("route"));
+        };
+        let clamp = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let (s, u, l) = route.with_health(|h| (h.status as u32, clamp(h.uptime), clamp(h.latency)));
+        // SAFETY: each out pointer is NULL or writable.
+        unsafe {
+            write_out(status, s);
+            write_out(uptime_ns, u);
+            write_out(latency_ns, l);
+        }
+        RR_OK
+    })
+}
