@@ -64,38 +64,94 @@ fn ctx_str(ctx: *const rr_ctx, field: impl FnOnce(&Identity) -> &CText) -> rr_st
     }
 }
 
-macro_rules! ctx_str_accessor {
-    ($(#[$doc:meta])* $name:ident, $lit:literal, |$i:ident| $field:expr) => {
-        $(#[$doc])*
-        ///
-        /// Borrowed from the context's route: valid while the caller holds the context (or a
-        /// reference to the route). `{"", 0}` when there is no route (NULL `ctx` allowed).
-        /// Allocates nothing.
-        #[no_mangle]
-        pub extern "C" fn $name(ctx: *const rr_ctx) -> rr_str {
-            ffi_guard!($lit, rr_str::EMPTY, ctx_str(ctx, |$i| $field))
-        }
-    };
+/// The upstream name: the route's alias.
+///
+/// Borrowed from the context's route: valid while the caller holds the context (or a
+/// reference to the route). `{"", 0}` when there is no route (NULL `ctx` allowed).
+/// Allocates nothing.
+#[no_mangle]
+pub extern "C" fn rr_try_get_upstream_name(ctx: *const rr_ctx) -> rr_str {
+    ffi_guard!(
+        "rr_try_get_upstream_name",
+        rr_str::EMPTY,
+        ctx_str(ctx, |i| i.alias())
+    )
 }
-
-ctx_str_accessor!(
-    /// The upstream name: the route's alias.
-    rr_try_get_upstream_name, "rr_try_get_upstream_name", |i| i.alias());
-ctx_str_accessor!(
-    /// The upstream scheme (Go: `u.Scheme`).
-    rr_try_get_upstream_scheme, "rr_try_get_upstream_scheme", |i| i.upstream().scheme());
-ctx_str_accessor!(
-    /// The upstream host (Go: `u.Hostname()`).
-    rr_try_get_upstream_host, "rr_try_get_upstream_host", |i| i.upstream().host());
-ctx_str_accessor!(
-    /// The upstream port (Go: `u.Port()`).
-    rr_try_get_upstream_port, "rr_try_get_upstream_port", |i| i.upstream().port());
-ctx_str_accessor!(
-    /// The upstream host:port (Go: `u.Host`).
-    rr_try_get_upstream_host_port, "rr_try_get_upstream_host_port", |i| i.upstream().host_port());
-ctx_str_accessor!(
-    /// The upstream address (Go: `u.Host`).
-    rr_try_get_upstream_addr, "rr_try_get_upstream_addr", |i| i.upstream().host_port());
-ctx_str_accessor!(
-    /// The upstream URL (Go: `u.String()`).
-    rr_try_get_upstream_url, "rr_try_get_upstream_url", |i| i.upstream().url());
+/// The upstream scheme (Go: `u.Scheme`).
+///
+/// Borrowed from the context's route: valid while the caller holds the context (or a
+/// reference to the route). `{"", 0}` when there is no route (NULL `ctx` allowed).
+/// Allocates nothing.
+#[no_mangle]
+pub extern "C" fn rr_try_get_upstream_scheme(ctx: *const rr_ctx) -> rr_str {
+    ffi_guard!(
+        "rr_try_get_upstream_scheme",
+        rr_str::EMPTY,
+        ctx_str(ctx, |i| i.upstream().scheme())
+    )
+}
+/// The upstream host (Go: `u.Hostname()`).
+///
+/// Borrowed from the context's route: valid while the caller holds the context (or a
+/// reference to the route). `{"", 0}` when there is no route (NULL `ctx` allowed).
+/// Allocates nothing.
+#[no_mangle]
+pub extern "C" fn rr_try_get_upstream_host(ctx: *const rr_ctx) -> rr_str {
+    ffi_guard!(
+        "rr_try_get_upstream_host",
+        rr_str::EMPTY,
+        ctx_str(ctx, |i| i.upstream().host())
+    )
+}
+/// The upstream port (Go: `u.Port()`).
+///
+/// Borrowed from the context's route: valid while the caller holds the context (or a
+/// reference to the route). `{"", 0}` when there is no route (NULL `ctx` allowed).
+/// Allocates nothing.
+#[no_mangle]
+pub extern "C" fn rr_try_get_upstream_port(ctx: *const rr_ctx) -> rr_str {
+    ffi_guard!(
+        "rr_try_get_upstream_port",
+        rr_str::EMPTY,
+        ctx_str(ctx, |i| i.upstream().port())
+    )
+}
+/// The upstream host:port (Go: `u.Host`).
+///
+/// Borrowed from the context's route: valid while the caller holds the context (or a
+/// reference to the route). `{"", 0}` when there is no route (NULL `ctx` allowed).
+/// Allocates nothing.
+#[no_mangle]
+pub extern "C" fn rr_try_get_upstream_host_port(ctx: *const rr_ctx) -> rr_str {
+    ffi_guard!(
+        "rr_try_get_upstream_host_port",
+        rr_str::EMPTY,
+        ctx_str(ctx, |i| i.upstream().host_port())
+    )
+}
+/// The upstream address (Go: `u.Host`).
+///
+/// Borrowed from the context's route: valid while the caller holds the context (or a
+/// reference to the route). `{"", 0}` when there is no route (NULL `ctx` allowed).
+/// Allocates nothing.
+#[no_mangle]
+pub extern "C" fn rr_try_get_upstream_addr(ctx: *const rr_ctx) -> rr_str {
+    ffi_guard!(
+        "rr_try_get_upstream_addr",
+        rr_str::EMPTY,
+        ctx_str(ctx, |i| i.upstream().host_port())
+    )
+}
+/// The upstream URL (Go: `u.String()`).
+///
+/// Borrowed from the context's route: valid while the caller holds the context (or a
+/// reference to the route). `{"", 0}` when there is no route (NULL `ctx` allowed).
+/// Allocates nothing.
+#[no_mangle]
+pub extern "C" fn rr_try_get_upstream_url(ctx: *const rr_ctx) -> rr_str {
+    ffi_guard!(
+        "rr_try_get_upstream_url",
+        rr_str::EMPTY,
+        ctx_str(ctx, |i| i.upstream().url())
+    )
+}

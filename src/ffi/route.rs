@@ -221,49 +221,118 @@ pub extern "C" fn rr_route_kind(r: *const rr_route) -> rr_kind {
     )
 }
 
-macro_rules! route_str_accessor {
-    ($(#[$doc:meta])* $name:ident, $lit:literal, |$i:ident| $field:expr) => {
-        $(#[$doc])*
-        ///
-        /// Borrowed from the route: valid while the caller holds a reference to it. `{"", 0}`
-        /// for NULL.
-        #[no_mangle]
-        pub extern "C" fn $name(r: *const rr_route) -> rr_str {
-            ffi_guard!($lit, rr_str::EMPTY, ident_str(r, |$i| $field))
-        }
-    };
+/// The alias (the route's name).
+///
+/// Borrowed from the route: valid while the caller holds a reference to it. `{"", 0}`
+/// for NULL.
+#[no_mangle]
+pub extern "C" fn rr_route_alias(r: *const rr_route) -> rr_str {
+    ffi_guard!("rr_route_alias", rr_str::EMPTY, ident_str(r, |i| i.alias()))
 }
-
-route_str_accessor!(
-    /// The alias (the route's name).
-    rr_route_alias, "rr_route_alias", |i| i.alias());
-route_str_accessor!(
-    /// The key in its pool (the alias unless set).
-    rr_route_key, "rr_route_key", |i| i.key());
-route_str_accessor!(
-    /// The display name (the alias unless set).
-    rr_route_display_name, "rr_route_display_name", |i| i.display_name());
-route_str_accessor!(
-    /// The provider's name (may be empty).
-    rr_route_provider, "rr_route_provider", |i| i.provider());
-route_str_accessor!(
-    /// The upstream URL's scheme (Go: `u.Scheme`).
-    rr_route_upstream_scheme, "rr_route_upstream_scheme", |i| i.upstream().scheme());
-route_str_accessor!(
-    /// The upstream host without port or IPv6 brackets (Go: `u.Hostname()`).
-    rr_route_upstream_host, "rr_route_upstream_host", |i| i.upstream().host());
-route_str_accessor!(
-    /// The upstream port, empty when absent (Go: `u.Port()`).
-    rr_route_upstream_port, "rr_route_upstream_port", |i| i.upstream().port());
-route_str_accessor!(
-    /// The upstream host:port as written (Go: `u.Host`).
-    rr_route_upstream_host_port, "rr_route_upstream_host_port", |i| i.upstream().host_port());
-route_str_accessor!(
-    /// The upstream address (Go: `u.Host`, as the seed's `TryGetUpstreamAddr`).
-    rr_route_upstream_addr, "rr_route_upstream_addr", |i| i.upstream().host_port());
-route_str_accessor!(
-    /// The upstream URL as Go's `u.String()` gives it.
-    rr_route_upstream_url, "rr_route_upstream_url", |i| i.upstream().url());
+/// The key in its pool (the alias unless set).
+///
+/// Borrowed from the route: valid while the caller holds a reference to it. `{"", 0}`
+/// for NULL.
+#[no_mangle]
+pub extern "C" fn rr_route_key(r: *const rr_route) -> rr_str {
+    ffi_guard!("rr_route_key", rr_str::EMPTY, ident_str(r, |i| i.key()))
+}
+/// The display name (the alias unless set).
+///
+/// Borrowed from the route: valid while the caller holds a reference to it. `{"", 0}`
+/// for NULL.
+#[no_mangle]
+pub extern "C" fn rr_route_display_name(r: *const rr_route) -> rr_str {
+    ffi_guard!(
+        "rr_route_display_name",
+        rr_str::EMPTY,
+        ident_str(r, |i| i.display_name())
+    )
+}
+/// The provider's name (may be empty).
+///
+/// Borrowed from the route: valid while the caller holds a reference to it. `{"", 0}`
+/// for NULL.
+#[no_mangle]
+pub extern "C" fn rr_route_provider(r: *const rr_route) -> rr_str {
+    ffi_guard!(
+        "rr_route_provider",
+        rr_str::EMPTY,
+        ident_str(r, |i| i.provider())
+    )
+}
+/// The upstream URL's scheme (Go: `u.Scheme`).
+///
+/// Borrowed from the route: valid while the caller holds a reference to it. `{"", 0}`
+/// for NULL.
+#[no_mangle]
+pub extern "C" fn rr_route_upstream_scheme(r: *const rr_route) -> rr_str {
+    ffi_guard!(
+        "rr_route_upstream_scheme",
+        rr_str::EMPTY,
+        ident_str(r, |i| i.upstream().scheme())
+    )
+}
+/// The upstream host without port or IPv6 brackets (Go: `u.Hostname()`).
+///
+/// Borrowed from the route: valid while the caller holds a reference to it. `{"", 0}`
+/// for NULL.
+#[no_mangle]
+pub extern "C" fn rr_route_upstream_host(r: *const rr_route) -> rr_str {
+    ffi_guard!(
+        "rr_route_upstream_host",
+        rr_str::EMPTY,
+        ident_str(r, |i| i.upstream().host())
+    )
+}
+/// The upstream port, empty when absent (Go: `u.Port()`).
+///
+/// Borrowed from the route: valid while the caller holds a reference to it. `{"", 0}`
+/// for NULL.
+#[no_mangle]
+pub extern "C" fn rr_route_upstream_port(r: *const rr_route) -> rr_str {
+    ffi_guard!(
+        "rr_route_upstream_port",
+        rr_str::EMPTY,
+        ident_str(r, |i| i.upstream().port())
+    )
+}
+/// The upstream host:port as written (Go: `u.Host`).
+///
+/// Borrowed from the route: valid while the caller holds a reference to it. `{"", 0}`
+/// for NULL.
+#[no_mangle]
+pub extern "C" fn rr_route_upstream_host_port(r: *const rr_route) -> rr_str {
+    ffi_guard!(
+        "rr_route_upstream_host_port",
+        rr_str::EMPTY,
+        ident_str(r, |i| i.upstream().host_port())
+    )
+}
+/// The upstream address (Go: `u.Host`, as the seed's `TryGetUpstreamAddr`).
+///
+/// Borrowed from the route: valid while the caller holds a reference to it. `{"", 0}`
+/// for NULL.
+#[no_mangle]
+pub extern "C" fn rr_route_upstream_addr(r: *const rr_route) -> rr_str {
+    ffi_guard!(
+        "rr_route_upstream_addr",
+        rr_str::EMPTY,
+        ident_str(r, |i| i.upstream().host_port())
+    )
+}
+/// The upstream URL as Go's `u.String()` gives it.
+///
+/// Borrowed from the route: valid while the caller holds a reference to it. `{"", 0}`
+/// for NULL.
+#[no_mangle]
+pub extern "C" fn rr_route_upstream_url(r: *const rr_route) -> rr_str {
+    ffi_guard!(
+        "rr_route_upstream_url",
+        rr_str::EMPTY,
+        ident_str(r, |i| i.upstream().url())
+    )
+}
 
 /// The priority; 0 for NULL.
 #[no_mangle]

@@ -1,0 +1,72 @@
+# route-registry: one entry point for building, testing and running everything.
+#   make demo     build everything and run the C, Go and Python examples end to end
+#   make test     every test: Rust, C (ASan+UBSan, valgrind), Go (-race), Python (pytest)
+#   make header   regenerate include/route_registry.h from src/ffi
+#   make bench    criterion benchmarks (figures go to BENCHMARKS.md)
+#   make install PREFIX=/usr/local
+
+PREFIX ?= /usr/local
+CARGO ?= cargo
+PYTHON ?= python3
+export CARGO_TERM_COLOR ?= never
+
+ABI := $(shell sed -n 's/^pub const RR_ABI_VERSION: u32 = \([0-9]*\);/\1/p' src/ffi/mod.rs)
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+RELEASE := target/release
+
+.PHONY: all lib header deps lint test test-rust test-c test-go test-python demo bench install clean
+
+all: lib
+
+lib:
+	$(CARGO) build --release --lib
+
+header:
+	RR_BLESS_HEADER=1 $(CARGO) build --release --lib
+
+deps:
+	./scripts/install-deps.sh
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --features fault-injection -- -D warnings
+
+test: deps lint test-rust test-c test-go test-python
+	@echo "make test: all suites passed"
+
+test-rust:
+	$(CARGO) test --release
+	$(CARGO) test --release --features fault-injection --test fault_injection
+
+test-c: lib
+	$(MAKE) -C tests/c test
+
+test-go: lib
+	$(MAKE) -C bindings/go test
+
+test-python: lib
+	$(MAKE) -C bindings/python test
+
+demo: deps lib
+	$(MAKE) -C examples/c run
+	$(MAKE) -C examples/go/proxy run
+	$(MAKE) -C examples/python run
+
+bench:
+	$(CARGO) bench --bench registry
+	$(MAKE) -C bindings/go bench
+	$(MAKE) -C bindings/python bench
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0755 $(RELEASE)/libroute_registry.so $(DESTDIR)$(PREFIX)/lib/libroute_registry.so.$(ABI)
+	ln -sf libroute_registry.so.$(ABI) $(DESTDIR)$(PREFIX)/lib/libroute_registry.so
+	install -m 0644 $(RELEASE)/libroute_registry.a $(DESTDIR)$(PREFIX)/lib/libroute_registry.a
+	install -m 0644 include/route_registry.h $(DESTDIR)$(PREFIX)/include/route_registry.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' route_registry.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/route_registry.pc
+
+clean:
+	$(CARGO) clean
+	-$(MAKE) -C tests/c clean
