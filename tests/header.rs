@@ -24,12 +24,15 @@ fn every_exported_name_has_the_rr_prefix() {
         }
         if let Some(rest) = line.strip_prefix("#define ") {
             let name = rest.split_whitespace().next().unwrap();
-            assert!(name.starts_with("RR_") || name == "ROUTE_REGISTRY_H", "{line}");
+            assert!(
+                name.starts_with("RR_") || name == "ROUTE_REGISTRY_H",
+                "{line}"
+            );
         }
         if let Some(open) = line.find('(') {
             if line.ends_with(';') || line.ends_with(',') {
                 let before = &line[..open];
-                let name = before.rsplit(|c: char| c == ' ' || c == '*').next().unwrap();
+                let name = before.rsplit([' ', '*']).next().unwrap();
                 if !name.is_empty() {
                     assert!(name.starts_with("rr_"), "{line}");
                 }

@@ -1,0 +1,330 @@
+//! Registry rules of SPEC §3 through the core API.
+
+use parking_lot::Mutex;
+use route_registry::clock::ManualClock;
+use route_registry::{Added, HealthFormat, HealthStatus, Kind, Registry, Route};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn route(kind: Kind, alias: &str, url: &str) -> Arc<Route> {
+    Arc::new(Route::new(kind, alias, url).unwrap())
+}
+
+fn http(alias: &str) -> Arc<Route> {
+    route(Kind::Http, alias, "http://10.0.0.1:80")
+}
+
+fn keys(v: &[Arc<Route>]) -> Vec<String> {
+    v.iter().map(|r| r.key()).collect()
+}
+
+#[test]
+fn get_searches_http_then_stream_never_excluded() {
+    let reg = Registry::new();
+    let s = route(Kind::Stream, "a", "tcp://10.0.0.1:5432");
+    let e = route(Kind::Excluded, "b", "");
+    reg.add(&s);
+    reg.add(&e);
+    assert!(Arc::ptr_eq(&reg.get("a").unwrap(), &s));
+    assert!(reg.get("b").is_none());
+    assert!(Arc::ptr_eq(&reg.get_include_excluded("b").unwrap(), &e));
+    let h = http("a");
+    reg.add(&h);
+    assert!(Arc::ptr_eq(&reg.get("a").unwrap(), &h));
+}
+
+#[test]
+fn get_http_route_or_exact_tries_alias_then_host() {
+    let reg = Registry::new();
+    let app = http("app");
+    let exact = http("app.example.com");
+    reg.add(&app);
+    reg.add(&exact);
+    assert!(Arc::ptr_eq(
+        &reg.get_http_route_or_exact("app", "x").unwrap(),
+        &app
+    ));
+    assert!(Arc::ptr_eq(
+        &reg.get_http_route_or_exact("nope", "app.example.com")
+            .unwrap(),
+        &exact
+    ));
+    assert!(reg.get_http_route_or_exact("nope", "nope").is_none());
+    // Only the HTTP pool.
+    reg.add(&route(Kind::Stream, "s", "tcp://h:1"));
+    assert!(reg.get_http_route_or_exact("s", "s").is_none());
+}
+
+#[test]
+fn counts_cover_active_and_all_pools_and_ignore_tombstones() {
+    let reg = Registry::new();
+    reg.add(&http("a"));
+    reg.add(&http("b"));
+    reg.add(&route(Kind::Stream, "s", "udp://h:53"));
+    reg.add(&route(Kind::Excluded, "x", ""));
+    assert_eq!(reg.num_active_routes(), 3);
+    assert_eq!(reg.num_all_routes(), 4);
+    reg.del(Kind::Http, "b");
+    assert_eq!(reg.pool(Kind::Http).size(), 1);
+    assert_eq!(reg.num_active_routes(), 2);
+    reg.clear();
+    assert_eq!(reg.num_all_routes(), 0);
+}
+
+#[test]
+fn a_kept_route_is_not_frozen_and_not_registered() {
+    let reg = Registry::new();
+    let high = http("a");
+    high.set_priority(10).unwrap();
+    reg.add(&high);
+    let low = http("a");
+    match reg.add(&low) {
+        Added::Kept(k) => assert!(Arc::ptr_eq(&k, &high)),
+        other => panic!("{other:?}"),
+    }
+    assert!(!low.is_frozen());
+    low.set_priority(11).unwrap();
+    assert!(matches!(reg.add(&low), Added::Replaced(_)));
+    assert!(low.is_frozen());
+}
+
+#[test]
+fn add_if_not_exists_keeps_the_existing_route_and_reloads_tombstones() {
+    let clock = Arc::new(ManualClock::new());
+    let reg = Registry::with_clock(clock.clone());
+    let a = http("a");
+    assert!(matches!(reg.add_if_not_exists(&a), Added::Added));
+    let b = http("a");
+    b.set_priority(100).unwrap();
+    match reg.add_if_not_exists(&b) {
+        Added::Kept(k) => assert!(Arc::ptr_eq(&k, &a)),
+        other => panic!("{other:?}"),
+    }
+    reg.del(Kind::Http, "a");
+    clock.advance(Duration::from_millis(500));
+    assert!(matches!(reg.add_if_not_exists(&b), Added::Reloaded));
+}
+
+#[test]
+fn a_deleted_route_stays_valid_while_held() {
+    let reg = Registry::new();
+    reg.add(&http("a"));
+    let held = reg.get("a").unwrap();
+    reg.del(Kind::Http, "a");
+    reg.clear();
+    assert_eq!(held.alias(), "a");
+    held.with_identity(|i| assert_eq!(i.upstream().host().as_str(), "10.0.0.1"));
+}
+
+#[test]
+fn generation_changes_on_mutations_only() {
+    let reg = Registry::new();
+    let g0 = reg.generation();
+    let a = http("a");
+    reg.add(&a);
+    let g1 = reg.generation();
+    assert_ne!(g0, g1);
+    reg.get("a");
+    a.set_health(HealthStatus::Healthy, Duration::ZERO, Duration::ZERO, b"");
+    reg.health_json(HealthFormat::Full);
+    assert_eq!(reg.generation(), g1);
+    let low = http("a");
+    low.set_priority(-1).unwrap();
+    reg.add(&low); // kept: no change
+    assert_eq!(reg.generation(), g1);
+    reg.del(Kind::Http, "a");
+    let g2 = reg.generation();
+    assert_ne!(g1, g2);
+    reg.del(Kind::Http, "a"); // absent: no change
+    assert_eq!(reg.generation(), g2);
+    reg.load_proxmox_json(br#"{"nodes":[]}"#).unwrap();
+    let g3 = reg.generation();
+    assert_ne!(g2, g3);
+    assert!(reg.load_proxmox_json(b"nope").is_err());
+    assert_eq!(reg.generation(), g3);
+    reg.clear();
+    assert_ne!(reg.generation(), g3);
+}
+
+#[test]
+fn iteration_visits_live_routes_in_pool_order_and_stops_early() {
+    let reg = Registry::new();
+    reg.add(&http("h1"));
+    reg.add(&http("h2"));
+    reg.add(&route(Kind::Stream, "s1", "tcp://h:1"));
+    reg.add(&route(Kind::Excluded, "x1", ""));
+    reg.add(&http("dead"));
+    reg.del(Kind::Http, "dead");
+    let mut seen = Vec::new();
+    assert_eq!(
+        reg.iter_all(|r| {
+            seen.push((r.kind(), r.alias()));
+            true
+        }),
+        4
+    );
+    let kinds: Vec<Kind> = seen.iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        kinds,
+        [Kind::Http, Kind::Http, Kind::Stream, Kind::Excluded]
+    );
+    assert_eq!(reg.iter_active(|_| true), 3);
+    assert_eq!(reg.iter_all(|_| false), 1);
+}
+
+#[test]
+fn a_visitor_may_add_and_delete_without_deadlock() {
+    let reg = Registry::new();
+    for i in 0..50 {
+        reg.add(&http(&format!("r{i}")));
+    }
+    let mut n = 0;
+    reg.iter_all(|r| {
+        n += 1;
+        reg.del(Kind::Http, &r.key());
+        reg.add(&http(&format!("new{n}")));
+        reg.get("r1");
+        let _ = reg.health_json(HealthFormat::Simple);
+        true
+    });
+    assert_eq!(n, 50, "the snapshot is fixed when the pool's visit starts");
+    assert_eq!(reg.num_all_routes(), 50);
+    assert!(reg.get("r0").is_none());
+}
+
+#[test]
+fn sorted_listing_is_by_alias_then_key() {
+    let reg = Registry::new();
+    for (alias, key) in [("b", "b"), ("a", "p2:a"), ("a", "p1:a")] {
+        let r = http(alias);
+        r.set_key(key).unwrap();
+        reg.add(&r);
+    }
+    assert_eq!(keys(&reg.pool(Kind::Http).sorted()), ["p1:a", "p2:a", "b"]);
+}
+
+#[test]
+fn by_provider_lists_keys_sorted_over_all_pools() {
+    let reg = Registry::new();
+    for (kind, alias, provider) in [
+        (Kind::Http, "b", "docker"),
+        (Kind::Http, "a", "docker"),
+        (Kind::Stream, "a", "docker"),
+        (Kind::Excluded, "z", "file"),
+        (Kind::Http, "n", ""),
+    ] {
+        let url = match kind {
+            Kind::Http => "http://h:1",
+            Kind::Stream => "tcp://h:1",
+            Kind::Excluded => "",
+        };
+        let r = route(kind, alias, url);
+        r.set_provider(provider).unwrap();
+        reg.add(&r);
+    }
+    let map = reg.by_provider();
+    assert_eq!(map["docker"], ["a", "a", "b"]);
+    assert_eq!(map["file"], ["z"]);
+    assert_eq!(map[""], ["n"]);
+    assert_eq!(
+        reg.by_provider_json(),
+        r#"{"":["n"],"docker":["a","a","b"],"file":["z"]}"#
+    );
+}
+
+#[test]
+fn health_winner_for_a_shared_alias_is_the_last_in_http_stream_excluded_key_order() {
+    let reg = Registry::new();
+    let mk = |kind: Kind, key: &str, detail: &str| {
+        let url = if kind == Kind::Stream {
+            "tcp://h:1"
+        } else {
+            "http://h:1"
+        };
+        let r = route(kind, "same", url);
+        r.set_key(key).unwrap();
+        r.set_health(
+            HealthStatus::Healthy,
+            Duration::ZERO,
+            Duration::ZERO,
+            detail.as_bytes(),
+        );
+        reg.add(&r);
+    };
+    mk(Kind::Http, "k2", "http-k2");
+    mk(Kind::Http, "k1", "http-k1");
+    assert_eq!(
+        reg.health_json(HealthFormat::Full),
+        r#"{"same":{"status":"healthy","uptime":0,"latency":0,"detail":"http-k2"}}"#
+    );
+    mk(Kind::Stream, "k0", "stream-k0");
+    assert!(reg.health_json(HealthFormat::Full).contains("stream-k0"));
+    mk(Kind::Excluded, "a", "excluded-a");
+    assert!(reg.health_json(HealthFormat::Full).contains("excluded-a"));
+}
+
+#[test]
+fn proxmox_link_is_found_on_first_add_only() {
+    let reg = Registry::new();
+    reg.load_proxmox_json(
+        br#"{"nodes":[{"name":"pve1","ip":"10.0.0.2"}],
+             "resources":[{"node":"pve1","vmid":100,"name":"web","ips":["10.0.0.50"]}]}"#,
+    )
+    .unwrap();
+    let r = route(Kind::Http, "site", "http://10.0.0.50:8080");
+    reg.add(&r);
+    r.with_identity(|i| {
+        let l = i.proxmox().unwrap();
+        assert_eq!(
+            (l.node.as_str(), l.vmid, l.vmname.as_str()),
+            ("pve1", 100, "web")
+        );
+    });
+    let explicit = route(Kind::Http, "x", "http://h:1");
+    explicit.set_proxmox("pve1", 100).unwrap();
+    reg.add(&explicit);
+    explicit.with_identity(|i| assert_eq!(i.proxmox().unwrap().vmname.as_str(), "web"));
+    // A kept-out route is not linked (not frozen).
+    let low = route(Kind::Http, "site", "http://10.0.0.2:8006");
+    low.set_priority(-5).unwrap();
+    reg.add(&low);
+    low.with_identity(|i| assert!(i.proxmox().is_none()));
+}
+
+#[test]
+fn logging_reports_added_reloaded_replaced_removed_and_cleared() {
+    let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = lines.clone();
+    route_registry::log::set_sink(
+        route_registry::log::LevelFilter::Debug,
+        Some(Arc::new(move |_level, msg: &str| {
+            if msg.to_lowercase().contains("logtest") {
+                sink.lock().push(msg.to_string());
+            }
+        })),
+    );
+    let clock = Arc::new(ManualClock::new());
+    let reg = Registry::with_clock(clock);
+    let a = http("logtest");
+    a.set_display_name("LogTest").unwrap();
+    reg.add(&a);
+    reg.add(&http("logtest"));
+    reg.del(Kind::Http, "logtest");
+    reg.add(&http("logtest"));
+    reg.add(&http("logtest-kept-out-never"));
+    let low = http("logtest");
+    low.set_priority(-1).unwrap();
+    reg.add(&low);
+    route_registry::log::set_sink(route_registry::log::LevelFilter::Off, None);
+    let got = lines.lock().clone();
+    assert_eq!(
+        got,
+        [
+            "http_routes: added LogTest",
+            "http_routes: replaced logtest",
+            "http_routes: removed logtest",
+            "http_routes: reloaded logtest",
+            "http_routes: added logtest-kept-out-never",
+        ]
+    );
+}
