@@ -13,6 +13,8 @@ use std::sync::Mutex;
 // The fault target is process-wide: run the cases one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+type Call<'a> = (&'a str, Box<dyn Fn() -> rr_status + 'a>);
+
 fn last_error_text() -> String {
     let e = rr_last_error();
     // SAFETY: the library returns len valid bytes.
@@ -57,7 +59,7 @@ fn status_returning_exports_give_rr_panic_and_the_registry_stays_usable() {
     let reg = rr_registry_new();
     let r = make_route("a");
     let key = "a";
-    let cases: Vec<(&str, Box<dyn Fn() -> rr_status>)> = vec![
+    let cases: Vec<Call> = vec![
         ("rr_add", Box::new(|| rr_add(reg, r))),
         (
             "rr_route_set_key",
