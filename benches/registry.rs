@@ -1,1 +1,157 @@
-fn main() {}
+//! Criterion benchmarks: lookups (core vs C ABI), churn, iteration, health JSON.
+//! Run: `cargo bench --bench registry` (figures in BENCHMARKS.md).
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
+use route_registry::ffi::registry::{
+    rr_add, rr_get, rr_health_json, rr_iter_all, rr_registry_free, rr_registry_new,
+};
+use route_registry::ffi::route::{rr_route_new, rr_route_release, rr_route_set_health};
+use route_registry::ffi::version::rr_string_free;
+use route_registry::ffi::{rr_registry, rr_route, RR_HEALTH_FULL, RR_KIND_HTTP, RR_OK};
+use route_registry::{HealthFormat, HealthStatus, Kind, Registry, Route};
+use std::ffi::c_void;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn alias(i: usize) -> String {
+    format!("app-{i:06}.example")
+}
+
+/// A registry filled through the C ABI (so both paths see the same routes).
+fn filled(n: usize) -> *mut rr_registry {
+    let reg = rr_registry_new();
+    for i in 0..n {
+        let a = alias(i);
+        let url = format!(
+            "http://10.{}.{}.{}:8080",
+            (i >> 16) & 255,
+            (i >> 8) & 255,
+            i & 255
+        );
+        let mut r: *mut rr_route = std::ptr::null_mut();
+        assert_eq!(
+            rr_route_new(
+                RR_KIND_HTTP,
+                a.as_ptr().cast(),
+                a.len(),
+                url.as_ptr().cast(),
+                url.len(),
+                &mut r
+            ),
+            RR_OK
+        );
+        let detail = b"connection ok";
+        rr_route_set_health(
+            r,
+            1,
+            3_600_000_000_000,
+            1_500_000,
+            detail.as_ptr().cast(),
+            detail.len(),
+        );
+        assert_eq!(rr_add(reg, r), RR_OK);
+        rr_route_release(r);
+    }
+    reg
+}
+
+fn core(reg: *mut rr_registry) -> &'static Registry {
+    // The bench owns the registry for its whole run.
+    unsafe { &*reg.cast::<Registry>() }
+}
+
+fn lookups(c: &mut Criterion) {
+    let mut g = c.benchmark_group("lookup");
+    for n in [10usize, 1_000, 100_000] {
+        let reg = filled(n);
+        let keys: Vec<String> = (0..1024).map(|i| alias(i * 7919 % n)).collect();
+        let misses: Vec<String> = (0..1024).map(|i| format!("missing-{i}.example")).collect();
+        let mut i = 0;
+        g.bench_function(BenchmarkId::new("core_hit", n), |b| {
+            b.iter(|| {
+                i = (i + 1) & 1023;
+                black_box(core(reg).get(&keys[i]))
+            })
+        });
+        g.bench_function(BenchmarkId::new("abi_hit", n), |b| {
+            b.iter(|| {
+                i = (i + 1) & 1023;
+                let k = &keys[i];
+                let r = rr_get(reg, k.as_ptr().cast(), k.len());
+                rr_route_release(black_box(r));
+            })
+        });
+        g.bench_function(BenchmarkId::new("core_miss", n), |b| {
+            b.iter(|| {
+                i = (i + 1) & 1023;
+                black_box(core(reg).get(&misses[i]))
+            })
+        });
+        g.bench_function(BenchmarkId::new("abi_miss", n), |b| {
+            b.iter(|| {
+                i = (i + 1) & 1023;
+                let k = &misses[i];
+                black_box(rr_get(reg, k.as_ptr().cast(), k.len()))
+            })
+        });
+        rr_registry_free(reg);
+    }
+    g.finish();
+}
+
+fn churn(c: &mut Criterion) {
+    let reg = Registry::new();
+    for i in 0..10_000 {
+        reg.add(&Arc::new(
+            Route::new(Kind::Http, &alias(i), "http://10.0.0.1:80").unwrap(),
+        ));
+    }
+    let mut i = 0usize;
+    c.bench_function("churn/add_del_10k", |b| {
+        b.iter(|| {
+            i = (i + 1) % 10_000;
+            let a = alias(i);
+            reg.del(Kind::Http, &a);
+            reg.add(&Arc::new(
+                Route::new(Kind::Http, &a, "http://10.0.0.1:80").unwrap(),
+            ));
+        })
+    });
+}
+
+unsafe extern "C" fn count(_r: *const rr_route, ud: *mut c_void) -> bool {
+    *ud.cast::<usize>() += 1;
+    true
+}
+
+fn iteration_and_health(c: &mut Criterion) {
+    let reg = filled(10_000);
+    c.bench_function("iter/abi_10k", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            rr_iter_all(reg, Some(count), (&mut n as *mut usize).cast());
+            black_box(n)
+        })
+    });
+    c.bench_function("iter/core_10k", |b| {
+        b.iter(|| black_box(core(reg).iter_all(|_| true)))
+    });
+    let mut g = c.benchmark_group("health_json");
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("abi_full_10k", |b| {
+        b.iter(|| rr_string_free(black_box(rr_health_json(reg, RR_HEALTH_FULL))))
+    });
+    g.bench_function("core_simple_10k", |b| {
+        b.iter(|| black_box(core(reg).health_json(HealthFormat::Simple)))
+    });
+    g.finish();
+    let _ = HealthStatus::Healthy;
+    rr_registry_free(reg);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+    targets = lookups, churn, iteration_and_health
+}
+criterion_main!(benches);

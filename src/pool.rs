@@ -79,7 +79,9 @@ impl Pool {
         }
     }
 
-    fn locate(&self, key: &str) -> (u64, &RwLock<HashTable<Entry>>) {
+    /// Keys are hashed and compared as bytes, so a lookup need not check that its key is UTF-8:
+    /// bytes that are not UTF-8 simply match nothing.
+    fn locate(&self, key: &[u8]) -> (u64, &RwLock<HashTable<Entry>>) {
         let hash = self.hasher.hash_one(key);
         // The table uses the low bits and the top 7; pick the shard from the middle.
         let idx = ((hash >> 32) as usize) & (self.shards.len() - 1);
@@ -87,14 +89,15 @@ impl Pool {
     }
 
     fn rehash(&self) -> impl Fn(&Entry) -> u64 + '_ {
-        move |e: &Entry| self.hasher.hash_one(&*e.key)
+        move |e: &Entry| self.hasher.hash_one(e.key.as_bytes())
     }
 
     /// The live route with `key`. Allocates nothing; tombstones are never returned.
-    pub fn get(&self, key: &str) -> Option<Arc<Route>> {
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Option<Arc<Route>> {
+        let key = key.as_ref();
         let (hash, shard) = self.locate(key);
         let table = shard.read();
-        match table.find(hash, |e| &*e.key == key) {
+        match table.find(hash, |e| e.key.as_bytes() == key) {
             Some(Entry {
                 slot: Slot::Live(r),
                 ..
@@ -104,11 +107,12 @@ impl Pool {
     }
 
     /// Whether a live route has `key`.
-    pub fn contains(&self, key: &str) -> bool {
+    pub fn contains(&self, key: impl AsRef<[u8]>) -> bool {
+        let key = key.as_ref();
         let (hash, shard) = self.locate(key);
         let table = shard.read();
         matches!(
-            table.find(hash, |e| &*e.key == key),
+            table.find(hash, |e| e.key.as_bytes() == key),
             Some(Entry {
                 slot: Slot::Live(_),
                 ..
@@ -128,9 +132,9 @@ impl Pool {
         on_insert: impl FnOnce(),
     ) -> AddOutcome {
         let now = self.clock.now();
-        let (hash, shard) = self.locate(key);
+        let (hash, shard) = self.locate(key.as_bytes());
         let mut table = shard.write();
-        match table.entry(hash, |e| &*e.key == key, self.rehash()) {
+        match table.entry(hash, |e| *e.key == *key, self.rehash()) {
             TableEntry::Occupied(mut occ) => {
                 let entry = occ.get_mut();
                 match &entry.slot {
@@ -175,9 +179,9 @@ impl Pool {
     pub fn del(&self, key: &str) -> Option<Arc<Route>> {
         let now = self.clock.now();
         let removed = {
-            let (hash, shard) = self.locate(key);
+            let (hash, shard) = self.locate(key.as_bytes());
             let mut table = shard.write();
-            let entry = table.find_mut(hash, |e| &*e.key == key)?;
+            let entry = table.find_mut(hash, |e| *e.key == *key)?;
             if matches!(entry.slot, Slot::Dead(_)) {
                 return None;
             }

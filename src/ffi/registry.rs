@@ -236,6 +236,37 @@ fn lookup(result: Result<Option<Arc<Route>>>) -> *mut rr_route {
     }
 }
 
+/// A lookup key: bytes, checked for UTF-8 only after a miss (a hit proves the bytes equal a
+/// stored key, which is UTF-8), so the hot path does not scan the key twice.
+struct Key<'a> {
+    what: &'static str,
+    bytes: &'a [u8],
+}
+
+impl<'a> Key<'a> {
+    /// # Safety
+    /// As [`bytes_arg`].
+    unsafe fn new(what: &'static str, ptr: *const c_char, len: usize) -> Result<Self> {
+        // SAFETY: forwarded contract.
+        let bytes = unsafe { bytes_arg(what, ptr, len)? };
+        Ok(Key { what, bytes })
+    }
+
+    /// After a miss: an error if the key was not UTF-8.
+    fn check(&self) -> Result<()> {
+        // SAFETY: the bytes are a valid slice; str_arg only re-checks them.
+        unsafe { str_arg(self.what, self.bytes.as_ptr().cast(), self.bytes.len()) }.map(drop)
+    }
+
+    /// The result of a lookup by this key: a miss with a non-UTF-8 key is bad input.
+    fn found(&self, r: Option<Arc<Route>>) -> Result<Option<Arc<Route>>> {
+        match r {
+            Some(r) => Ok(Some(r)),
+            None => self.check().map(|()| None),
+        }
+    }
+}
+
 /// The live HTTP route with `key`, else the STREAM one (never EXCLUDED). A new reference
 /// (caller releases it), or NULL when absent or on bad input (then `rr_last_error()` says why).
 /// Allocates nothing.
@@ -244,8 +275,8 @@ pub extern "C" fn rr_get(reg: *const rr_registry, key: *const c_char, len: usize
     ffi_guard!("rr_get", std::ptr::null_mut(), {
         lookup((|| {
             // SAFETY: handle NULL or live; (key, len) readable.
-            let (reg, key) = unsafe { (registry_arg(reg)?, str_arg("key", key, len)?) };
-            Ok(reg.get(key))
+            let (reg, key) = unsafe { (registry_arg(reg)?, Key::new("key", key, len)?) };
+            key.found(reg.get(key.bytes))
         })())
     })
 }
@@ -260,8 +291,8 @@ pub extern "C" fn rr_get_include_excluded(
     ffi_guard!("rr_get_include_excluded", std::ptr::null_mut(), {
         lookup((|| {
             // SAFETY: handle NULL or live; (key, len) readable.
-            let (reg, key) = unsafe { (registry_arg(reg)?, str_arg("key", key, len)?) };
-            Ok(reg.get_include_excluded(key))
+            let (reg, key) = unsafe { (registry_arg(reg)?, Key::new("key", key, len)?) };
+            key.found(reg.get_include_excluded(key.bytes))
         })())
     })
 }
@@ -277,8 +308,8 @@ pub extern "C" fn rr_pool_get(
     ffi_guard!("rr_pool_get", std::ptr::null_mut(), {
         lookup((|| {
             // SAFETY: handle NULL or live; (key, len) readable.
-            let (reg, key) = unsafe { (registry_arg(reg)?, str_arg("key", key, len)?) };
-            Ok(reg.pool(Kind::from_u32(kind)?).get(key))
+            let (reg, key) = unsafe { (registry_arg(reg)?, Key::new("key", key, len)?) };
+            key.found(reg.pool(Kind::from_u32(kind)?).get(key.bytes))
         })())
     })
 }
@@ -298,11 +329,14 @@ pub extern "C" fn rr_get_http_route_or_exact(
             let (reg, alias, host) = unsafe {
                 (
                     registry_arg(reg)?,
-                    str_arg("alias", alias, alias_len)?,
-                    str_arg("host", host, host_len)?,
+                    Key::new("alias", alias, alias_len)?,
+                    Key::new("host", host, host_len)?,
                 )
             };
-            Ok(reg.get_http_route_or_exact(alias, host))
+            match reg.get_http_route_or_exact(alias.bytes, host.bytes) {
+                Some(r) => Ok(Some(r)),
+                None => alias.check().and_then(|()| host.found(None)),
+            }
         })())
     })
 }
