@@ -149,7 +149,8 @@ impl Identity {
 
 struct Draft {
     /// The identity while it can still change; `None` once moved into `Route::frozen`.
-    ident: Option<Identity>,
+    /// Boxed so a frozen route does not carry the space of a second identity.
+    ident: Option<Box<Identity>>,
     /// Strings replaced by setters, kept so borrowed pointers stay valid (see module docs).
     retired: Vec<CText>,
     finalizer: Option<Finalizer>,
@@ -206,7 +207,7 @@ impl Route {
         Ok(Route {
             frozen: OnceLock::new(),
             draft: Mutex::new(Draft {
-                ident: Some(Identity {
+                ident: Some(Box::new(Identity {
                     kind,
                     alias: CText::new(alias),
                     key: None,
@@ -217,7 +218,7 @@ impl Route {
                     is_docker: false,
                     proxmox: None,
                     user_data: 0,
-                }),
+                })),
                 retired: Vec::new(),
                 finalizer: None,
             }),
@@ -451,7 +452,7 @@ impl Drop for Route {
             let user_data = self
                 .frozen
                 .get()
-                .or(draft.ident.as_ref())
+                .or(draft.ident.as_deref())
                 .map_or(0, Identity::user_data);
             fin(user_data);
         }
@@ -506,9 +507,9 @@ impl Registration<'_> {
                 draft.retired.push(old.vmname);
             }
         }
-        if let Err(ident) = self.route.frozen.set(ident) {
+        if let Err(ident) = self.route.frozen.set(*ident) {
             // Unreachable: freezing needs the draft lock we hold. Keep the strings alive anyway.
-            draft.ident = Some(ident);
+            draft.ident = Some(Box::new(ident));
         }
     }
 }
