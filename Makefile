@@ -19,7 +19,10 @@ RELEASE := target/release
 all: lib
 
 lib:
+	@test -n "$(ABI)" || { echo "Makefile: RR_ABI_VERSION not found in src/ffi/mod.rs" >&2; exit 1; }
 	$(CARGO) build --release --lib
+	@# The soname is libroute_registry.so.$(ABI): make programs linked in the build tree find it.
+	ln -sf libroute_registry.so $(RELEASE)/libroute_registry.so.$(ABI)
 
 header:
 	RR_BLESS_HEADER=1 $(CARGO) build --release --lib
@@ -59,6 +62,7 @@ bench:
 	$(MAKE) -C bindings/python bench
 
 install: lib
+	@test -n "$(ABI)" || { echo "Makefile: RR_ABI_VERSION not found" >&2; exit 1; }
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(RELEASE)/libroute_registry.so $(DESTDIR)$(PREFIX)/lib/libroute_registry.so.$(ABI)
 	ln -sf libroute_registry.so.$(ABI) $(DESTDIR)$(PREFIX)/lib/libroute_registry.so
