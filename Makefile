@@ -14,7 +14,7 @@ ABI := $(shell sed -n 's/^pub const RR_ABI_VERSION: u32 = \([0-9]*\);/\1/p' src/
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 RELEASE := target/release
 
-.PHONY: all lib header deps lint test test-rust test-c test-go test-python demo bench install clean
+.PHONY: all lib header deps lint test test-rust test-abi test-c test-go test-python demo bench install clean
 
 all: lib
 
@@ -35,12 +35,15 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --all-targets --features fault-injection -- -D warnings
 
-test: deps lint test-rust test-c test-go test-python
+test: deps lint test-rust test-abi test-c test-go test-python
 	@echo "make test: all suites passed"
 
 test-rust:
 	$(CARGO) test --release
 	$(CARGO) test --release --features fault-injection --test fault_injection
+
+test-abi: lib
+	./scripts/check-abi.sh
 
 test-c: lib
 	$(MAKE) -C tests/c test
