@@ -1,0 +1,83 @@
+"""Exceptions: every non-OK ``rr_status`` becomes one of these, with the library's message."""
+
+from __future__ import annotations
+
+from typing import Dict, Type
+
+from ._native import last_error
+
+RR_OK = 0
+RR_NOT_FOUND = 1
+RR_INVALID_ARGUMENT = 2
+RR_KEPT = 3
+RR_FROZEN = 4
+RR_PANIC = 255
+
+
+class RouteRegistryError(Exception):
+    """A call into the library failed. ``status`` is the ``rr_status`` code and ``message``
+    the library's own message (``rr_last_error()`` read right after the failing call)."""
+
+    status: int = -1
+
+    def __init__(self, message: str, status: int = -1) -> None:
+        super().__init__(message)
+        self.message = message
+        if status >= 0:
+            self.status = status
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return self.message
+
+
+class NotFound(RouteRegistryError, KeyError):
+    """``RR_NOT_FOUND``: nothing has that key (also a ``KeyError``)."""
+
+    status = RR_NOT_FOUND
+
+
+class InvalidArgument(RouteRegistryError, ValueError):
+    """``RR_INVALID_ARGUMENT``: the library rejected a value (also a ``ValueError``)."""
+
+    status = RR_INVALID_ARGUMENT
+
+
+class Kept(RouteRegistryError):
+    """``RR_KEPT``: an existing route with that key stays. Only raised by
+    ``add(route, raise_if_kept=True)``; by default ``add`` returns ``False`` instead."""
+
+    status = RR_KEPT
+
+
+class Frozen(RouteRegistryError):
+    """``RR_FROZEN``: an identity setter was called on a route already added to a registry."""
+
+    status = RR_FROZEN
+
+
+class LibraryPanic(RouteRegistryError):
+    """``RR_PANIC``: the library caught an internal panic (it stays usable)."""
+
+    status = RR_PANIC
+
+
+_BY_STATUS: Dict[int, Type[RouteRegistryError]] = {
+    RR_NOT_FOUND: NotFound,
+    RR_INVALID_ARGUMENT: InvalidArgument,
+    RR_KEPT: Kept,
+    RR_FROZEN: Frozen,
+    RR_PANIC: LibraryPanic,
+}
+
+
+def error_for(status: int) -> RouteRegistryError:
+    """The exception for a non-OK status. Call it right after the failing call, on the same
+    thread: it reads the thread's ``rr_last_error()``."""
+    msg = last_error() or f"route-registry call failed with status {status}"
+    return _BY_STATUS.get(status, RouteRegistryError)(msg, status)
+
+
+def check(status: int) -> None:
+    """Raises the exception for ``status`` unless it is ``RR_OK``."""
+    if status:
+        raise error_for(status)

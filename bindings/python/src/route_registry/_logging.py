@@ -1,0 +1,61 @@
+"""Library log lines go to the standard ``logging`` module, logger ``route_registry``.
+
+The callback is installed when the package is imported, at DEBUG (where add, remove, reload,
+replace and clear are logged); :func:`set_native_log_level` changes how much the library
+sends (``logging.NOTSET``/``0``-style off via ``None``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+from typing import Any, Optional
+
+from ._native import LOG_FN, lib
+
+logger = logging.getLogger("route_registry")
+
+#: logging level for the library's TRACE (below DEBUG).
+TRACE = 5
+logging.addLevelName(TRACE, "TRACE")
+
+# rr_log_level -> logging level
+_TO_PY = {1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO, 4: logging.DEBUG, 5: TRACE}
+
+
+def _on_log(level: int, msg: Any, n: int, _ud: Any) -> None:
+    try:
+        py = _TO_PY.get(level, logging.DEBUG)
+        if logger.isEnabledFor(py):
+            text = ctypes.string_at(msg, n).decode("utf-8", "replace") if n else ""
+            logger.log(py, "%s", text)
+    except Exception:  # never raise into the library
+        pass
+
+
+# Kept alive for the life of the process: the library may call it from any thread.
+_LOG_CB = LOG_FN(_on_log)
+
+
+def set_native_log_level(level: Optional[int]) -> None:
+    """Sets the most verbose level the library sends to ``logging``: a ``logging`` level
+    (``logging.DEBUG``, ``TRACE`` = 5, ``logging.INFO``...) or ``None`` to stop it."""
+    if level is None:
+        lib.rr_set_logger(0, LOG_FN(), None)
+        return
+    if not isinstance(level, int) or isinstance(level, bool):
+        raise TypeError(f"level must be an int logging level or None, not {type(level).__name__}")
+    if level <= TRACE:
+        rr = 5
+    elif level <= logging.DEBUG:
+        rr = 4
+    elif level <= logging.INFO:
+        rr = 3
+    elif level <= logging.WARNING:
+        rr = 2
+    else:
+        rr = 1
+    lib.rr_set_logger(rr, _LOG_CB, None)
+
+
+set_native_log_level(logging.DEBUG)

@@ -1,0 +1,482 @@
+"""``Route``: a Python handle on one native route, and the table that gives a lookup back the
+same Python object (and the object attached to it) that was added.
+
+How identity survives the trip through C:
+
+- Each ``Route`` made here gets a process-unique ``user_data`` id and the native finalizer
+  :func:`_on_native_destroyed`. Its shared Python-side state (:class:`_State`: the attached
+  ``data`` and the cached identity strings) is stored in ``_STATES[id]`` and indexed by the
+  native address in ``_BY_ADDR``.
+- The native finalizer runs exactly once, when the native route is destroyed (the last
+  reference released, by the registry or by a Python handle), before its memory is freed; it
+  removes both entries. So an entry exists exactly while the native route lives, and an
+  address found in ``_BY_ADDR`` is always that route (no reuse is possible before removal).
+- The table holds the state, never a ``Route`` (which owns a native reference): otherwise the
+  route could never be destroyed. The state keeps a weak reference to the live ``Route``
+  handle, so a lookup returns that same object while the caller still has it, and otherwise a
+  new handle sharing the same state (the same ``data`` object).
+- A route made by other code (C, Go) in the same process has no state here: a lookup wraps it
+  in a new handle each time (its ``data`` is ``None``).
+
+Do not let the attached ``data`` hold a strong reference to its route (use a weakref): that
+cycle passes through C, where Python's garbage collector cannot see it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime
+import itertools
+import threading
+import weakref
+from typing import Any, Dict, Optional, Union
+
+from ._errors import check, error_for
+from ._native import FINALIZER, RrStr, lib, read_str
+from ._types import HealthInfoWithoutDetail, HealthStatus, Kind, ProxmoxLink
+
+_U64_MAX = (1 << 64) - 1
+_I32_MIN, _I32_MAX = -(1 << 31), (1 << 31) - 1
+
+_ids = itertools.count(1)  # next() is atomic under the GIL
+_STATES: Dict[int, "_State"] = {}  # user_data id -> state; removed by the native finalizer
+_BY_ADDR: Dict[int, "_State"] = {}  # native address -> state (same lifetime)
+_WRAP_LOCK = threading.Lock()  # makes "one live handle per route" hold across threads
+
+
+def _on_native_destroyed(user_data: int) -> None:
+    # Runs on whichever thread released the last reference, outside every library lock, before
+    # the native memory is freed. Must not take _WRAP_LOCK (it can run inside a GC pass).
+    st = _STATES.pop(user_data, None)
+    if st is not None:
+        if _BY_ADDR.get(st.addr) is st:
+            del _BY_ADDR[st.addr]
+        st.addr = 0
+
+
+# Kept alive for the life of the process: the library may call it at any time.
+_FINALIZER = FINALIZER(_on_native_destroyed)
+
+
+def tracked_routes() -> int:
+    """How many native routes made by this binding are alive (for leak checks)."""
+    return len(_STATES)
+
+
+def encode(what: str, value: object, *, allow_empty: bool = True) -> bytes:
+    """``value`` as UTF-8, or TypeError/ValueError naming ``what`` and the value."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be str, not {type(value).__name__} ({value!r:.80})")
+    if not value and not allow_empty:
+        raise ValueError(f"{what} must not be empty")
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"{what} {value!r:.80} is not encodable as UTF-8: {e.reason}") from None
+
+
+def _ns(what: str, value: Union[int, datetime.timedelta]) -> int:
+    if isinstance(value, datetime.timedelta):
+        ns = (value.days * 86400 + value.seconds) * 1_000_000_000 + value.microseconds * 1000
+    elif isinstance(value, int) and not isinstance(value, bool):
+        ns = value
+    else:
+        raise TypeError(f"{what} must be int nanoseconds or timedelta, not {type(value).__name__}")
+    if not 0 <= ns <= _U64_MAX:
+        raise ValueError(f"{what} {ns} ns is out of range (0..2**64-1)")
+    return ns
+
+
+class _State:
+    """Python-side state shared by every handle on one native route."""
+
+    __slots__ = (
+        "ud", "addr", "data", "wref", "kind", "alias", "key", "display_name", "provider",
+        "priority", "is_docker", "scheme", "host", "port", "host_port", "addr_str", "url",
+        "proxmox", "__weakref__",
+    )  # fmt: skip
+
+    def __init__(self, ud: int, addr: int, data: Any = None) -> None:
+        self.ud = ud
+        self.addr = addr
+        self.data = data
+        self.wref: Optional["weakref.ReferenceType[Route]"] = None
+        self.kind: Optional[Kind] = None
+        self.alias: Optional[str] = None
+        self.key: Optional[str] = None
+        self.display_name: Optional[str] = None
+        self.provider: Optional[str] = None
+        self.priority: Optional[int] = None
+        self.is_docker: Optional[bool] = None
+        self.scheme: Optional[str] = None
+        self.host: Optional[str] = None
+        self.port: Optional[str] = None
+        self.host_port: Optional[str] = None
+        self.addr_str: Optional[str] = None
+        self.url: Optional[str] = None
+        self.proxmox: Optional[ProxmoxLink] = None
+
+
+def _release(addr: int) -> None:
+    lib.rr_route_release(addr)
+
+
+class Route:
+    """A route: an immutable record (identity) plus its health, and any Python object you
+    attach with ``data=``. Build it with keyword arguments, then add it to a registry; its
+    identity is frozen from then on. Lookups give back this same object while you hold it.
+
+    A ``Route`` owns one native reference, released by :meth:`close` (or ``with``), or when
+    the object is garbage-collected. A registry holds its own reference, so closing a handle
+    does not remove the route from a registry.
+    """
+
+    __slots__ = ("_ptr", "_st", "_fin", "__weakref__")
+
+    _ptr: Optional[int]
+    _st: _State
+
+    def __init__(
+        self,
+        kind: Union[Kind, int, str],
+        alias: str,
+        url: str = "",
+        *,
+        key: str = "",
+        display_name: str = "",
+        provider: str = "",
+        priority: int = 0,
+        is_docker: bool = False,
+        proxmox_node: Optional[str] = None,
+        proxmox_vmid: int = 0,
+        data: Any = None,
+    ) -> None:
+        k = Kind.of(kind)
+        a = encode("alias", alias, allow_empty=False)
+        u = encode("url", url)
+        kb = encode("key", key)
+        db = encode("display_name", display_name)
+        pb = encode("provider", provider)
+        _check_int("priority", priority, _I32_MIN, _I32_MAX)
+        if not isinstance(is_docker, bool):
+            raise TypeError(f"is_docker must be bool, not {type(is_docker).__name__}")
+        nb = None
+        if proxmox_node is not None:
+            nb = encode("proxmox_node", proxmox_node, allow_empty=False)
+            _check_int("proxmox_vmid", proxmox_vmid, 0, _I32_MAX)
+        elif proxmox_vmid:
+            raise ValueError("proxmox_vmid needs proxmox_node")
+
+        out = ctypes.c_void_p()
+        status = lib.rr_route_new(k, a, len(a), u, len(u), ctypes.byref(out))
+        if status:
+            raise error_for(status)
+        addr: int = out.value  # type: ignore[assignment]
+        self._ptr = addr
+        self._fin = weakref.finalize(self, _release, addr)
+        ud = next(_ids)
+        check(lib.rr_route_set_user_data(addr, ud))
+        check(lib.rr_route_set_finalizer(addr, _FINALIZER))
+        st = _State(ud, addr, data)
+        st.wref = weakref.ref(self)
+        self._st = st
+        _STATES[ud] = st
+        _BY_ADDR[addr] = st
+        try:
+            if kb:
+                check(lib.rr_route_set_key(addr, kb, len(kb)))
+            if db:
+                check(lib.rr_route_set_display_name(addr, db, len(db)))
+            if pb:
+                check(lib.rr_route_set_provider(addr, pb, len(pb)))
+            if priority:
+                check(lib.rr_route_set_priority(addr, priority))
+            if is_docker:
+                check(lib.rr_route_set_docker(addr, True))
+            if nb is not None:
+                check(lib.rr_route_set_proxmox(addr, nb, len(nb), proxmox_vmid))
+        except BaseException:
+            self.close()
+            raise
+        # Known without asking the library (identity cannot change behind our back).
+        st.kind = k
+        st.alias = alias
+        st.key = key or alias
+        st.display_name = display_name or alias
+        st.provider = provider
+        st.priority = priority
+        st.is_docker = is_docker
+
+    # -- handles -------------------------------------------------------------------------
+
+    @classmethod
+    def _adopt(cls, addr: int, st: _State) -> "Route":
+        """A handle owning the new reference ``addr``."""
+        self = object.__new__(cls)
+        self._ptr = addr
+        self._st = st
+        self._fin = weakref.finalize(self, _release, addr)
+        return self
+
+    def close(self) -> None:
+        """Releases this handle's native reference (idempotent). The route stays in any
+        registry it was added to; the handle is unusable afterwards."""
+        self._ptr = None
+        self._fin()
+
+    def __enter__(self) -> "Route":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._ptr is None
+
+    def _p(self) -> int:
+        p = self._ptr
+        if p is None:
+            raise ValueError("the route handle is closed")
+        return p
+
+    # -- identity ------------------------------------------------------------------------
+
+    @property
+    def data(self) -> Any:
+        """The Python object attached to the route (shared by every handle on it)."""
+        return self._st.data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._st.data = value
+
+    @property
+    def user_data(self) -> int:
+        """The native ``user_data`` (this binding's id for the route; 0 for foreign routes)."""
+        return int(lib.rr_route_user_data(self._p()))
+
+    @property
+    def kind(self) -> Kind:
+        st = self._st
+        v = st.kind
+        if v is None:
+            v = st.kind = Kind(lib.rr_route_kind(self._p()))
+        return v
+
+    def _str(self, slot: str, fn: Any) -> str:
+        st = self._st
+        v: Optional[str] = getattr(st, slot)
+        if v is None:
+            v = read_str(fn(self._p()))
+            setattr(st, slot, v)
+        return v
+
+    @property
+    def alias(self) -> str:
+        """The route's name (the seed's ``Name()``)."""
+        v = self._st.alias
+        return v if v is not None else self._str("alias", lib.rr_route_alias)
+
+    @property
+    def key(self) -> str:
+        """Its key in the pool (the alias unless set)."""
+        v = self._st.key
+        return v if v is not None else self._str("key", lib.rr_route_key)
+
+    @property
+    def display_name(self) -> str:
+        v = self._st.display_name
+        return v if v is not None else self._str("display_name", lib.rr_route_display_name)
+
+    @property
+    def provider(self) -> str:
+        v = self._st.provider
+        return v if v is not None else self._str("provider", lib.rr_route_provider)
+
+    @property
+    def priority(self) -> int:
+        st = self._st
+        if st.priority is None:
+            st.priority = int(lib.rr_route_priority(self._p()))
+        return st.priority
+
+    @property
+    def is_docker(self) -> bool:
+        st = self._st
+        if st.is_docker is None:
+            st.is_docker = bool(lib.rr_route_is_docker(self._p()))
+        return st.is_docker
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the route has been added to a registry (its identity can no longer change)."""
+        return bool(lib.rr_route_is_frozen(self._p()))
+
+    @property
+    def upstream_scheme(self) -> str:
+        """Go's ``u.Scheme``."""
+        return self._str("scheme", lib.rr_route_upstream_scheme)
+
+    @property
+    def upstream_host(self) -> str:
+        """Go's ``u.Hostname()``: no port, no IPv6 brackets."""
+        return self._str("host", lib.rr_route_upstream_host)
+
+    @property
+    def upstream_port(self) -> str:
+        """Go's ``u.Port()`` (empty when absent)."""
+        return self._str("port", lib.rr_route_upstream_port)
+
+    @property
+    def upstream_host_port(self) -> str:
+        """Go's ``u.Host``."""
+        return self._str("host_port", lib.rr_route_upstream_host_port)
+
+    @property
+    def upstream_addr(self) -> str:
+        """Go's ``u.Host`` (the seed's ``TryGetUpstreamAddr``)."""
+        return self._str("addr_str", lib.rr_route_upstream_addr)
+
+    @property
+    def upstream_url(self) -> str:
+        """Go's ``u.String()``."""
+        return self._str("url", lib.rr_route_upstream_url)
+
+    @property
+    def proxmox(self) -> Optional[ProxmoxLink]:
+        """The Proxmox link (explicit, or found from the registry's inventory when added), or
+        ``None``."""
+        st = self._st
+        if st.proxmox is not None:
+            return st.proxmox
+        p = self._p()
+        node, vmname, vmid = RrStr(), RrStr(), ctypes.c_int32()
+        status = lib.rr_route_proxmox(
+            p, ctypes.byref(node), ctypes.byref(vmid), ctypes.byref(vmname)
+        )
+        if status == 1:  # RR_NOT_FOUND: no link
+            return None
+        check(status)
+        link = ProxmoxLink(read_str(node), vmid.value, read_str(vmname))
+        if lib.rr_route_is_frozen(p):  # the link is fixed once added
+            st.proxmox = link
+        return link
+
+    # -- identity setters (before the route is added; then Frozen) -----------------------
+
+    def _set(self, status: int, slot: str, value: Any) -> None:
+        check(status)
+        setattr(self._st, slot, value)
+
+    def set_key(self, key: str) -> None:
+        """Sets the key ("" resets it to the alias). Raises :class:`Frozen` once added."""
+        b = encode("key", key)
+        self._set(lib.rr_route_set_key(self._p(), b, len(b)), "key", key or self.alias)
+
+    def set_display_name(self, name: str) -> None:
+        b = encode("display_name", name)
+        self._set(
+            lib.rr_route_set_display_name(self._p(), b, len(b)), "display_name", name or self.alias
+        )
+
+    def set_provider(self, provider: str) -> None:
+        b = encode("provider", provider)
+        self._set(lib.rr_route_set_provider(self._p(), b, len(b)), "provider", provider)
+
+    def set_priority(self, priority: int) -> None:
+        _check_int("priority", priority, _I32_MIN, _I32_MAX)
+        self._set(lib.rr_route_set_priority(self._p(), priority), "priority", priority)
+
+    def set_docker(self, is_docker: bool) -> None:
+        if not isinstance(is_docker, bool):
+            raise TypeError(f"is_docker must be bool, not {type(is_docker).__name__}")
+        self._set(lib.rr_route_set_docker(self._p(), is_docker), "is_docker", is_docker)
+
+    def set_proxmox(self, node: str, vmid: int = 0) -> None:
+        b = encode("proxmox node", node, allow_empty=False)
+        _check_int("proxmox vmid", vmid, 0, _I32_MAX)
+        check(lib.rr_route_set_proxmox(self._p(), b, len(b), vmid))
+
+    # -- health --------------------------------------------------------------------------
+
+    def set_health(
+        self,
+        status: Union[HealthStatus, int, str],
+        uptime: Union[int, datetime.timedelta] = 0,
+        latency: Union[int, datetime.timedelta] = 0,
+        detail: Union[str, bytes] = "",
+    ) -> None:
+        """Records the route's health (any thread, any time). ``uptime``/``latency`` are
+        integer nanoseconds or ``timedelta``; ``detail`` is text or raw bytes."""
+        s = HealthStatus.of(status)
+        up = _ns("uptime", uptime)
+        lat = _ns("latency", latency)
+        if isinstance(detail, str):
+            d = encode("detail", detail)
+        elif isinstance(detail, (bytes, bytearray)):
+            d = bytes(detail)
+        else:
+            raise TypeError(f"detail must be str or bytes, not {type(detail).__name__}")
+        check(lib.rr_route_set_health(self._p(), int(s), up, lat, d, len(d)))
+
+    @property
+    def health_status(self) -> HealthStatus:
+        return HealthStatus(lib.rr_route_health_status(self._p()))
+
+    @property
+    def health(self) -> HealthInfoWithoutDetail:
+        """Status, uptime and latency (the detail is in the registry's health info)."""
+        s, up, lat = ctypes.c_uint32(), ctypes.c_uint64(), ctypes.c_uint64()
+        check(lib.rr_route_health(self._p(), ctypes.byref(s), ctypes.byref(up), ctypes.byref(lat)))
+        return HealthInfoWithoutDetail(HealthStatus(s.value), up.value, lat.value)
+
+    def __repr__(self) -> str:
+        if self._ptr is None:
+            return "<Route (closed)>"
+        return (
+            f"Route({self.kind.name.lower()!r}, {self.alias!r}, {self.upstream_url!r}, "
+            f"key={self.key!r}, provider={self.provider!r})"
+        )
+
+
+def _check_int(what: str, value: object, lo: int, hi: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{what} must be int, not {type(value).__name__} ({value!r:.40})")
+    if not lo <= value <= hi:
+        raise ValueError(f"{what} {value} is out of range ({lo}..{hi})")
+
+
+def from_new_ref(addr: int) -> Route:
+    """The ``Route`` for a native reference we now own (from a lookup): the live handle of
+    this route if there is one (then our extra reference is released), else a new handle."""
+    st = _BY_ADDR.get(addr)
+    if st is not None:
+        w = st.wref
+        r = w() if w is not None else None
+        if r is not None and r._ptr is not None:
+            lib.rr_route_release(addr)
+            return r
+        with _WRAP_LOCK:
+            w = st.wref
+            r = w() if w is not None else None
+            if r is not None and r._ptr is not None:
+                lib.rr_route_release(addr)
+                return r
+            r = Route._adopt(addr, st)
+            st.wref = weakref.ref(r)
+            return r
+    # Not made by this binding (or made before a finalizer could be set): a fresh handle.
+    return Route._adopt(addr, _State(0, addr))
+
+
+def from_borrowed(addr: int) -> Route:
+    """The ``Route`` for a borrowed native pointer (iteration): no reference taken unless a new
+    handle is needed."""
+    st = _BY_ADDR.get(addr)
+    if st is not None:
+        w = st.wref
+        r = w() if w is not None else None
+        if r is not None and r._ptr is not None:
+            return r
+    return from_new_ref(lib.rr_route_retain(addr))

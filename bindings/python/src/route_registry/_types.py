@@ -1,0 +1,128 @@
+"""Enums and value types: Kind, HealthStatus, HealthInfo, ProxmoxLink."""
+
+from __future__ import annotations
+
+import datetime
+import enum
+from dataclasses import dataclass
+from typing import Union
+
+
+class Kind(enum.IntEnum):
+    """Which pool a route belongs to (``RR_KIND_*``)."""
+
+    HTTP = 0
+    STREAM = 1
+    EXCLUDED = 2
+
+    @classmethod
+    def of(cls, value: Union["Kind", int, str]) -> "Kind":
+        """``Kind`` from a ``Kind``, its number or its name (``"http"``, case-insensitive)."""
+        if isinstance(value, bool):
+            raise TypeError(f"kind must be a Kind, int or str, not bool ({value!r})")
+        if isinstance(value, str):
+            try:
+                return cls[value.upper()]
+            except KeyError:
+                raise ValueError(
+                    f"unknown route kind {value!r} (expected http, stream or excluded)"
+                ) from None
+        if isinstance(value, int):
+            try:
+                return cls(value)
+            except ValueError:
+                raise ValueError(f"unknown route kind {value!r} (expected 0, 1 or 2)") from None
+        raise TypeError(f"kind must be a Kind, int or str, not {type(value).__name__}")
+
+
+class HealthStatus(enum.IntFlag):
+    """A route's health: the seed's bit flags (``RR_HEALTH_STATUS_*``)."""
+
+    UNKNOWN = 0
+    HEALTHY = 1
+    NAPPING = 2
+    STARTING = 4
+    UNHEALTHY = 8
+    ERROR = 16
+
+    @property
+    def good(self) -> bool:
+        """HEALTHY, NAPPING or STARTING (the seed's ``HealthStatusGood``)."""
+        return bool(int(self) & 7)
+
+    @property
+    def label(self) -> str:
+        """The name the health JSON uses: ``"healthy"``, ``"unknown"``..."""
+        return _LABELS[int(self)]
+
+    @classmethod
+    def from_label(cls, label: str) -> "HealthStatus":
+        """The status the health JSON calls ``label``."""
+        try:
+            return _BY_LABEL[label]
+        except KeyError:
+            raise ValueError(f"unknown health status {label!r}") from None
+
+    @classmethod
+    def of(cls, value: Union["HealthStatus", int, str]) -> "HealthStatus":
+        """Checks one single status (a combination of flags is rejected)."""
+        if isinstance(value, bool):
+            raise TypeError(f"health status must be a HealthStatus or int, not bool ({value!r})")
+        if isinstance(value, str):
+            return cls.from_label(value.lower())
+        if not isinstance(value, int):
+            raise TypeError(
+                f"health status must be a HealthStatus, int or str, not {type(value).__name__}"
+            )
+        if int(value) not in _LABELS:
+            raise ValueError(
+                f"invalid health status {int(value)} (expected one of 0, 1, 2, 4, 8, 16)"
+            )
+        return cls(int(value))
+
+
+_LABELS = {0: "unknown", 1: "healthy", 2: "napping", 4: "starting", 8: "unhealthy", 16: "error"}
+_BY_LABEL = {label: HealthStatus(v) for v, label in _LABELS.items()}
+
+
+def _td(ns: int) -> datetime.timedelta:
+    return datetime.timedelta(microseconds=ns // 1000)
+
+
+@dataclass(frozen=True)
+class HealthInfoWithoutDetail:
+    """A route's health without its detail (the seed's ``HealthInfoWithoutDetail``).
+
+    Durations are integer nanoseconds (as the health JSON has them, so nothing is lost);
+    ``uptime`` and ``latency`` give them as ``datetime.timedelta`` (microsecond resolution).
+    """
+
+    status: HealthStatus
+    uptime_ns: int = 0
+    latency_ns: int = 0
+
+    @property
+    def uptime(self) -> datetime.timedelta:
+        return _td(self.uptime_ns)
+
+    @property
+    def latency(self) -> datetime.timedelta:
+        return _td(self.latency_ns)
+
+
+@dataclass(frozen=True)
+class HealthInfo(HealthInfoWithoutDetail):
+    """A route's health (the seed's ``HealthInfo``): status, uptime and latency in integer
+    nanoseconds (``uptime``/``latency`` as ``timedelta``), and the detail text. A route whose
+    health was never set reports ``UNKNOWN``, 0, 0 and ``"n/a"``."""
+
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ProxmoxLink:
+    """A route's Proxmox link: node, vmid (0 = the node itself) and the VM's name."""
+
+    node: str
+    vmid: int
+    vmname: str

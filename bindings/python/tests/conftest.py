@@ -1,0 +1,53 @@
+"""Shared fixtures. Tests import the package from ../src (no install needed); the library
+comes from $ROUTE_REGISTRY_LIB or, in a source checkout, ../../target/release."""
+
+from __future__ import annotations
+
+import gc
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+if str(SRC) not in sys.path:
+    sys.path.insert(0, str(SRC))
+
+import route_registry as rr  # noqa: E402
+
+#: <repo>/bindings/python/tests -> <repo>; testdata is ../shared/testdata from the repo root.
+REPO = Path(__file__).resolve().parents[3]
+TESTDATA = REPO.parent / "shared" / "testdata"
+
+
+@pytest.fixture
+def testdata() -> Path:
+    assert TESTDATA.is_dir(), f"test vectors not found at {TESTDATA} (../shared/testdata)"
+    return TESTDATA
+
+
+@pytest.fixture
+def reg() -> Iterator[rr.Registry]:
+    r = rr.Registry()
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+@pytest.fixture
+def global_reg() -> Iterator[rr.Registry]:
+    g = rr.Registry.global_()
+    g.clear()
+    try:
+        yield g
+    finally:
+        g.clear()
+        g.load_proxmox_inventory({"nodes": [], "resources": []})
+
+
+def settle() -> None:
+    """Collects garbage so that dropped handles release their native references."""
+    for _ in range(3):
+        gc.collect()
