@@ -14,7 +14,7 @@ ABI := $(shell sed -n 's/^pub const RR_ABI_VERSION: u32 = \([0-9]*\);/\1/p' src/
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 RELEASE := target/release
 
-.PHONY: all lib header deps lint test test-rust test-abi test-c test-go test-python demo bench install clean
+.PHONY: all lib header deps lint soak test test-rust test-abi test-c test-go test-python demo bench install clean
 
 all: lib
 
@@ -58,6 +58,9 @@ demo: deps lib
 	$(MAKE) -C examples/c run
 	$(MAKE) -C examples/go/proxy run
 	$(MAKE) -C examples/python run
+
+soak:
+	RR_SOAK_OPS=10000000 $(CARGO) test --release --test soak -- --nocapture
 
 bench:
 	$(CARGO) bench --bench registry
