@@ -20,6 +20,12 @@ pub const TOMBSTONE_PURGE_THRESHOLD: usize = 256;
 /// Default number of shards.
 pub const DEFAULT_SHARDS: usize = 32;
 
+/// With the test-only `linearizability-bug` feature, `Pool::add` takes the broken path
+/// (`add_racy`). A flag read at run time rather than an unconditional early return, so the
+/// intact path stays compiled and reachable (no unreachable-code warning) in that build.
+#[cfg(feature = "linearizability-bug")]
+static RACY_ADD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
 /// What `add` did.
 #[derive(Debug)]
 pub enum AddOutcome {
@@ -131,6 +137,10 @@ impl Pool {
         only_if_absent: bool,
         on_insert: impl FnOnce(),
     ) -> AddOutcome {
+        #[cfg(feature = "linearizability-bug")]
+        if RACY_ADD.load(Ordering::Relaxed) {
+            return self.add_racy(key, priority, route, only_if_absent, on_insert);
+        }
         let now = self.clock.now();
         let (hash, shard) = self.locate(key.as_bytes());
         let mut table = shard.write();
@@ -165,6 +175,63 @@ impl Pool {
             }
             TableEntry::Vacant(vac) => {
                 on_insert();
+                vac.insert(Entry {
+                    key: key.into(),
+                    slot: Slot::Live(route),
+                });
+                self.live.fetch_add(1, Ordering::Release);
+                AddOutcome::Added
+            }
+        }
+    }
+
+    /// The deliberately broken `add` of the test-only `linearizability-bug` feature: it decides
+    /// between keeping and writing under the read lock, lets go of it, yields, then takes the
+    /// write lock and writes without checking again (a check-then-act race). A route added in
+    /// between can so be overwritten by one of lower priority, or by an `add_if_not_exists`.
+    /// tests/linearizability.rs must catch this.
+    #[cfg(feature = "linearizability-bug")]
+    fn add_racy(
+        &self,
+        key: &str,
+        priority: i32,
+        route: Arc<Route>,
+        only_if_absent: bool,
+        on_insert: impl FnOnce(),
+    ) -> AddOutcome {
+        let now = self.clock.now();
+        let (hash, shard) = self.locate(key.as_bytes());
+        {
+            let table = shard.read();
+            if let Some(Entry {
+                slot: Slot::Live(old),
+                ..
+            }) = table.find(hash, |e| *e.key == *key)
+            {
+                if only_if_absent || priority < old.priority() {
+                    return AddOutcome::Kept(Arc::clone(old));
+                }
+            }
+        }
+        std::thread::yield_now();
+        let mut table = shard.write();
+        on_insert();
+        match table.entry(hash, |e| *e.key == *key, self.rehash()) {
+            TableEntry::Occupied(mut occ) => {
+                match std::mem::replace(&mut occ.get_mut().slot, Slot::Live(route)) {
+                    Slot::Live(old) => AddOutcome::Replaced(old),
+                    Slot::Dead(at) => {
+                        self.tombstones.fetch_sub(1, Ordering::Relaxed);
+                        self.live.fetch_add(1, Ordering::Release);
+                        if now.saturating_sub(at) < TOMBSTONE_TTL {
+                            AddOutcome::Reloaded
+                        } else {
+                            AddOutcome::Added
+                        }
+                    }
+                }
+            }
+            TableEntry::Vacant(vac) => {
                 vac.insert(Entry {
                     key: key.into(),
                     slot: Slot::Live(route),
@@ -221,9 +288,12 @@ impl Pool {
             });
         }
         self.tombstones.fetch_sub(removed, Ordering::Relaxed);
-        // Nothing left can expire before the oldest remaining tombstone does.
+        // Nothing left can expire before the oldest remaining tombstone does; and a purge
+        // scans the whole pool, so under steady churn (a tombstone expiring every moment) it
+        // runs at most 8 times per TTL rather than on every delete.
         let next = oldest_left.map_or(0, |at| {
-            u64::try_from((at + TOMBSTONE_TTL).as_nanos()).unwrap_or(u64::MAX)
+            let due = (at + TOMBSTONE_TTL).max(now + TOMBSTONE_TTL / 8);
+            u64::try_from(due.as_nanos()).unwrap_or(u64::MAX)
         });
         self.next_purge_ns.store(next, Ordering::Relaxed);
         removed
