@@ -382,7 +382,9 @@ rr_status rr_route_set_user_data(struct rr_route *r, uint64_t user_data);
 
 // Sets the function called once, with the route's `user_data`, when the route is destroyed
 // (after its last reference is released), on whichever thread releases it, outside every
-// lock of the library. NULL removes it. `RR_FROZEN` once added.
+// lock of the library. NULL removes it. `RR_FROZEN` once added. The route's memory is freed
+// only after `f` returns (a binding may use the route's address as a key until then), but `f`
+// must not pass the route to the library: its last reference is gone.
 rr_status rr_route_set_finalizer(struct rr_route *r, rr_finalizer f);
 
 // The route's kind; `UINT32_MAX` for NULL.

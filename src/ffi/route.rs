@@ -177,7 +177,9 @@ pub type rr_finalizer = Option<unsafe extern "C" fn(user_data: u64)>;
 
 /// Sets the function called once, with the route's `user_data`, when the route is destroyed
 /// (after its last reference is released), on whichever thread releases it, outside every
-/// lock of the library. NULL removes it. `RR_FROZEN` once added.
+/// lock of the library. NULL removes it. `RR_FROZEN` once added. The route's memory is freed
+/// only after `f` returns (a binding may use the route's address as a key until then), but `f`
+/// must not pass the route to the library: its last reference is gone.
 #[no_mangle]
 pub extern "C" fn rr_route_set_finalizer(r: *mut rr_route, f: rr_finalizer) -> rr_status {
     ffi_guard!("rr_route_set_finalizer", super::RR_PANIC, {
