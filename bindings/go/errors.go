@@ -1,0 +1,78 @@
+package routes
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Status is a status code of the native library (rr_status). The non-OK values are also the
+// sentinel errors: errors.Is(err, ErrNotFound) holds for every *Error with that status.
+type Status uint32
+
+// The library's status codes.
+const (
+	StatusOK              Status = 0
+	StatusNotFound        Status = 1
+	StatusInvalidArgument Status = 2
+	StatusKept            Status = 3
+	StatusFrozen          Status = 4
+	StatusPanic           Status = 255
+)
+
+// Sentinel errors, for errors.Is.
+var (
+	// ErrNotFound: nothing has that key (or the route has no Proxmox link).
+	ErrNotFound error = StatusNotFound
+	// ErrInvalidArgument: a bad argument; the *Error's message names it.
+	ErrInvalidArgument error = StatusInvalidArgument
+	// ErrKept: not added, an existing route with the same key stays.
+	ErrKept error = StatusKept
+	// ErrFrozen: the route's identity is frozen (it was added to a registry).
+	ErrFrozen error = StatusFrozen
+	// ErrPanic: the library caught a panic (a bug in the library); it stays usable.
+	ErrPanic error = StatusPanic
+	// ErrClosed: the route was closed with Close (lookups give a fresh one).
+	ErrClosed = errors.New("routes: route is closed")
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusOK:
+		return "ok"
+	case StatusNotFound:
+		return "not found"
+	case StatusInvalidArgument:
+		return "invalid argument"
+	case StatusKept:
+		return "kept"
+	case StatusFrozen:
+		return "frozen"
+	case StatusPanic:
+		return "panic"
+	}
+	return fmt.Sprintf("status %d", uint32(s))
+}
+
+func (s Status) Error() string { return "routes: " + s.String() }
+
+// Error is a failed library call: which operation, its status and the library's message
+// (which names the bad value).
+type Error struct {
+	Op      string
+	Status  Status
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("routes: %s: %s", e.Op, e.Status)
+	}
+	return fmt.Sprintf("routes: %s: %s (%s)", e.Op, e.Message, e.Status)
+}
+
+// Unwrap gives the status, so errors.Is(err, ErrKept) and the like work.
+func (e *Error) Unwrap() error { return e.Status }
+
+func invalidArg(op, format string, args ...any) error {
+	return &Error{Op: op, Status: StatusInvalidArgument, Message: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,3 @@
+module github.com/route-registry/routes
+
+go 1.24

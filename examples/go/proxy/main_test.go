@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/route-registry/routes"
+)
+
+func TestDemoEndToEnd(t *testing.T) {
+	var out bytes.Buffer
+	ex, err := RunDemo(context.Background(), &out, "routes.json")
+	if err != nil {
+		t.Fatalf("RunDemo: %v\n%s", err, out.String())
+	}
+	if len(ex) != 4 {
+		t.Fatalf("%d exchanges", len(ex))
+	}
+	for i, want := range []string{
+		"upstream 1: host=app1.example.test path=/hello route=app1 upstream-host=127.0.0.1",
+		"upstream 2: host=app2.example.test:",
+		"no such route: unknown.example.test",
+	} {
+		if !strings.Contains(ex[i].Body, want) {
+			t.Errorf("exchange %d: %d %q, want %q", i, ex[i].Status, ex[i].Body, want)
+		}
+	}
+	if ex[2].Status != http.StatusNotFound {
+		t.Errorf("unknown host: %d", ex[2].Status)
+	}
+	var health map[string]routes.HealthInfo
+	if err := json.Unmarshal([]byte(ex[3].Body), &health); err != nil {
+		t.Fatalf("health JSON %q: %v", ex[3].Body, err)
+	}
+	for _, alias := range []string{"app1", "app2", "db"} {
+		if h := health[alias]; h.Status != routes.StatusHealthy || h.Latency <= 0 {
+			t.Errorf("health[%s] = %+v", alias, h)
+		}
+	}
+	if health["legacy"].Status != routes.StatusUnknown || len(health) != 4 {
+		t.Errorf("health = %+v", health)
+	}
+	if !strings.Contains(out.String(), "GET unknown.example.test/ -> 404") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+func TestRoutingByHost(t *testing.T) {
+	reg := routes.NewRegistry[*target]()
+	defer reg.Close()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(r.Header.Get("X-Route-Name")))
+	}))
+	defer up.Close()
+	err := AddRoutes(reg, []RouteEntry{
+		{Alias: "web", Upstream: up.URL, Kind: "http"},
+		{Alias: "exact.example.org:81", Upstream: up.URL, Kind: "http"},
+		{Alias: "bare.example.org", Upstream: up.URL, Kind: "http"},
+		{Alias: "tcp", Upstream: "tcp://" + strings.TrimPrefix(up.URL, "http://"), Kind: "stream"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewProxy(reg)
+	for host, want := range map[string]string{
+		"web.example.com":      "web",                  // first label as alias
+		"web:8080":             "web",                  // alias with port
+		"exact.example.org:81": "exact.example.org:81", // exact host
+		"bare.example.org:443": "bare.example.org",     // host without its port
+		"tcp.example.com":      "",                     // stream routes are not HTTP routes
+		"nothing.example.com":  "",
+	} {
+		req := httptest.NewRequest("GET", "http://"+host+"/", nil)
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, req)
+		if want == "" {
+			if rec.Code != http.StatusNotFound {
+				t.Errorf("%s: %d, want 404", host, rec.Code)
+			}
+			continue
+		}
+		if rec.Code != 200 || rec.Body.String() != want {
+			t.Errorf("%s: %d %q, want %q", host, rec.Code, rec.Body.String(), want)
+		}
+	}
+	if err := AddRoutes(reg, []RouteEntry{{Alias: "x", Upstream: "http://a b", Kind: "http"}}); err == nil || !strings.Contains(err.Error(), "a b") {
+		t.Errorf("bad upstream: %v", err)
+	}
+	if err := AddRoutes(reg, []RouteEntry{{Alias: "x", Upstream: "http://a", Kind: "udp"}}); err == nil || !strings.Contains(err.Error(), "udp") {
+		t.Errorf("bad kind: %v", err)
+	}
+}
+
+func TestHealthCheckMarksDownUpstreams(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	reg := routes.NewRegistry[*target]()
+	defer reg.Close()
+	if err := AddRoutes(reg, []RouteEntry{{Alias: "down", Upstream: "http://" + dead, Kind: "http"}, {Alias: "down-tcp", Upstream: "tcp://" + dead, Kind: "stream"}}); err != nil {
+		t.Fatal(err)
+	}
+	(&Checker{Reg: reg, Timeout: time.Second}).CheckAll(context.Background())
+	for alias, h := range reg.HealthInfo() {
+		if h.Status != routes.StatusUnhealthy || h.Detail == "" {
+			t.Errorf("%s: %+v", alias, h)
+		}
+	}
+}
+
+func TestServeShutsDownCleanly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "routes.json")
+	if err := os.WriteFile(path, []byte(`[{"alias":"a","upstream":"http://127.0.0.1:1","kind":"http"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- serve(ctx, path, "127.0.0.1:0", 50*time.Millisecond) }()
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
