@@ -242,11 +242,11 @@ pub fn write_go_string(out: &mut Vec<u8>, s: &[u8]) {
     let mut i = 0;
     while i < s.len() {
         let b = s[i];
+        if SAFE[usize::from(b)] {
+            i += 1;
+            continue;
+        }
         if b < 0x80 {
-            if b >= 0x20 && !matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&') {
-                i += 1;
-                continue;
-            }
             out.extend_from_slice(&s[start..i]);
             match b {
                 b'"' => out.extend_from_slice(b"\\\""),
@@ -292,6 +292,17 @@ pub fn write_go_string(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(&s[start..]);
     out.push(b'"');
 }
+
+/// ASCII bytes Go writes as they are (HTML-safe, not a quote, backslash or control).
+const SAFE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x20;
+    while b < 0x80 {
+        t[b] = !matches!(b as u8, b'"' | b'\\' | b'<' | b'>' | b'&');
+        b += 1;
+    }
+    t
+};
 
 /// The non-ASCII character at the start of `s` and its length, or None where Go's
 /// `utf8.DecodeRune` would return `(RuneError, 1)`.

@@ -50,6 +50,58 @@ fn prefix16(s: &str) -> u128 {
     u128::from_be_bytes(buf)
 }
 
+/// One route per alias from the three pools' snapshots (in pool order): the last in the order
+/// (alias, pool, key), sorted by alias.
+fn health_winners(snapshots: &[Vec<Arc<Route>>; 3]) -> Vec<&Arc<Route>> {
+    struct Item<'a> {
+        alias: &'a str,
+        rank: usize,
+        key: &'a str,
+        route: &'a Arc<Route>,
+    }
+    let items: Vec<Item<'_>> = snapshots
+        .iter()
+        .enumerate()
+        .flat_map(|(rank, snap)| {
+            snap.iter().map(move |route| {
+                let id = ident(route);
+                Item {
+                    alias: id.alias(),
+                    rank,
+                    key: id.key(),
+                    route,
+                }
+            })
+        })
+        .collect();
+    // Sort small (prefix, index) pairs: the alias's first 16 bytes as a big-endian number
+    // settle most comparisons without touching the strings.
+    let mut order: Vec<(u128, u32)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (prefix16(it.alias), i as u32))
+        .collect();
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| {
+            let (x, y) = (&items[a.1 as usize], &items[b.1 as usize]);
+            (x.alias, x.rank, x.key).cmp(&(y.alias, y.rank, y.key))
+        })
+    });
+    let mut out: Vec<&Arc<Route>> = Vec::with_capacity(order.len());
+    let mut last_alias: Option<&str> = None;
+    for (_, i) in order {
+        let it = &items[i as usize];
+        match out.last_mut() {
+            Some(last) if last_alias == Some(it.alias) => *last = it.route,
+            _ => {
+                out.push(it.route);
+                last_alias = Some(it.alias);
+            }
+        }
+    }
+    out
+}
+
 /// A route in a pool is always frozen.
 fn ident(r: &Route) -> &Identity {
     r.frozen_identity()
@@ -286,42 +338,23 @@ impl Registry {
     /// The routes whose health the health JSON shows: one per alias, the one met last in
     /// the order HTTP, STREAM, EXCLUDED and ascending key within a pool; sorted by alias.
     pub fn health_routes(&self) -> Vec<Arc<Route>> {
-        let snapshots: Vec<Vec<Arc<Route>>> = self.pools.iter().map(Pool::snapshot).collect();
-        // Sort by (alias, pool rank, key). The alias's first 16 bytes, as a big-endian
-        // number, settle most comparisons without touching the strings (a 4x speed-up here).
-        let mut order: Vec<(u128, &str, usize, &str, &Arc<Route>)> =
-            Vec::with_capacity(snapshots.iter().map(Vec::len).sum());
-        for (rank, snap) in snapshots.iter().enumerate() {
-            order.extend(snap.iter().map(|r| {
-                let id = ident(r);
-                let alias = id.alias().as_str();
-                (prefix16(alias), alias, rank, id.key().as_str(), r)
-            }));
-        }
-        order.sort_unstable_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
-        let mut out: Vec<Arc<Route>> = Vec::with_capacity(order.len());
-        let mut last_alias: Option<&str> = None;
-        for (_, alias, _, _, r) in order {
-            if last_alias == Some(alias) {
-                if let Some(last) = out.last_mut() {
-                    *last = Arc::clone(r);
-                }
-            } else {
-                out.push(Arc::clone(r));
-                last_alias = Some(alias);
-            }
-        }
-        out
+        let snapshots = self.snapshots();
+        health_winners(&snapshots).into_iter().cloned().collect()
     }
 
     /// The health of every route keyed by alias, as Go renders the seed's health map types.
     pub fn health_json(&self, format: HealthFormat) -> String {
-        let routes = self.health_routes();
-        let mut w = HealthJsonWriter::new(format, routes.len());
-        for r in &routes {
+        let snapshots = self.snapshots();
+        let winners = health_winners(&snapshots);
+        let mut w = HealthJsonWriter::new(format, winners.len());
+        for r in winners {
             r.with_health(|h| w.entry(ident(r).alias(), h));
         }
         w.finish()
+    }
+
+    fn snapshots(&self) -> [Vec<Arc<Route>>; 3] {
+        [0, 1, 2].map(|i| self.pools[i].snapshot())
     }
 
     /// Replaces the Proxmox inventory; on error the old one stays. Routes added before keep
