@@ -59,8 +59,10 @@ demo: deps lib
 	$(MAKE) -C examples/go/proxy run
 	$(MAKE) -C examples/python run
 
-soak:
+soak: lib
 	RR_SOAK_OPS=10000000 $(CARGO) test --release --test soak -- --nocapture
+	$(MAKE) -C bindings/go soak
+	$(MAKE) -C bindings/python soak
 
 bench:
 	$(CARGO) bench --bench registry
