@@ -34,6 +34,7 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --all-targets --features fault-injection -- -D warnings
+	$(CARGO) clippy --all-targets --features linearizability-bug -- -D warnings
 
 test: deps lint test-rust test-abi test-c test-go test-python
 	@echo "make test: all suites passed"
@@ -41,6 +42,8 @@ test: deps lint test-rust test-abi test-c test-go test-python
 test-rust:
 	$(CARGO) test --release
 	$(CARGO) test --release --features fault-injection --test fault_injection
+	@# The checker must catch a deliberately broken pool (a check-then-act race in add).
+	$(CARGO) test --release --features linearizability-bug --test linearizability broken_pool_is_caught
 
 test-abi: lib
 	./scripts/check-abi.sh
