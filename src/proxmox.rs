@@ -38,6 +38,16 @@ pub struct Inventory {
     pub resources: Vec<Resource>,
 }
 
+/// A JSON value for an error message: its text, cut after 64 characters, so a hostile
+/// inventory cannot make the message large.
+fn brief(v: &Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(64) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    }
+}
+
 fn field<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     obj.get(key).filter(|v| !v.is_null())
 }
@@ -47,7 +57,8 @@ fn name_field(obj: &Map<String, Value>, key: &str, at: &str) -> Result<String> {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
         Some(Value::String(_)) => Err(Error::invalid(format!("{at}: \"{key}\" must not be empty"))),
         Some(v) => Err(Error::invalid(format!(
-            "{at}: \"{key}\" must be a string, not {v}"
+            "{at}: \"{key}\" must be a string, not {}",
+            brief(v)
         ))),
         None => Err(Error::invalid(format!("{at}: \"{key}\" is missing"))),
     }
@@ -59,7 +70,8 @@ fn ip_value(v: &Value, at: &str) -> Result<IpAddr> {
             .parse()
             .map_err(|_| Error::invalid(format!("{at}: {} is not an IP address", quote(s)))),
         v => Err(Error::invalid(format!(
-            "{at}: an IP must be a string, not {v}"
+            "{at}: an IP must be a string, not {}",
+            brief(v)
         ))),
     }
 }
@@ -69,14 +81,15 @@ fn array<'a>(obj: &'a Map<String, Value>, key: &str, at: &str) -> Result<&'a [Va
         None => Ok(&[]),
         Some(Value::Array(a)) => Ok(a),
         Some(v) => Err(Error::invalid(format!(
-            "{at}\"{key}\" must be an array, not {v}"
+            "{at}\"{key}\" must be an array, not {}",
+            brief(v)
         ))),
     }
 }
 
 fn object<'a>(v: &'a Value, at: &str) -> Result<&'a Map<String, Value>> {
     v.as_object()
-        .ok_or_else(|| Error::invalid(format!("{at} must be an object, not {v}")))
+        .ok_or_else(|| Error::invalid(format!("{at} must be an object, not {}", brief(v))))
 }
 
 impl Inventory {
@@ -117,7 +130,8 @@ impl Inventory {
                     })?,
                 Some(v) => {
                     return Err(Error::invalid(format!(
-                        "{at}: \"vmid\" must be an integer, not {v}"
+                        "{at}: \"vmid\" must be an integer, not {}",
+                        brief(v)
                     )))
                 }
                 None => return Err(Error::invalid(format!("{at}: \"vmid\" is missing"))),
@@ -309,6 +323,27 @@ mod tests {
         ] {
             let e = Inventory::from_json(json.as_bytes()).unwrap_err();
             assert!(e.message().contains(needle), "{json}: {}", e.message());
+        }
+    }
+
+    #[test]
+    fn error_messages_stay_short_for_huge_values() {
+        let huge = "x".repeat(1 << 20);
+        for json in [
+            format!(r#""{huge}""#),
+            format!(r#"{{"nodes":[{{"name":"n","ip":["{huge}"]}}]}}"#),
+            format!(r#"{{"nodes":[{{"name":"n","ip":"{huge}"}}]}}"#),
+            format!(r#"{{"nodes":[{{"name":["{huge}"]}}]}}"#),
+            format!(r#"{{"resources":[{{"node":"a","name":"b","vmid":["{huge}"]}}]}}"#),
+            format!(r#"{{"nodes":"{huge}"}}"#),
+        ] {
+            let e = Inventory::from_json(json.as_bytes()).unwrap_err();
+            assert!(
+                e.message().len() < 300,
+                "{} bytes: {}",
+                e.message().len(),
+                &e.message()[..300]
+            );
         }
     }
 }
