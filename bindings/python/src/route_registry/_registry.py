@@ -70,6 +70,10 @@ def _collect(iterate: Callable[[Any, Any], int]) -> Tuple[Route, ...]:
     return tuple(out)
 
 
+def _all_open(v: Any) -> bool:
+    return not isinstance(v, tuple) or all(r._ptr is not None for r in v)
+
+
 class _Native:
     """What a registry and its pools share: the handle, the generation cell and the caches."""
 
@@ -109,7 +113,7 @@ class _Native:
         """``compute()``, cached until the next mutation."""
         gen = self.gen.value  # before the native work
         e = self.memo.get(name)
-        if e is not None and e[0] == gen:
+        if e is not None and e[0] == gen and _all_open(e[1]):
             return e[1]  # type: ignore[no-any-return]
         self.p()
         self.observe(gen)
@@ -120,7 +124,7 @@ class _Native:
     def lookup(self, name: Any, fetch: Callable[[], Optional[int]]) -> Optional[Route]:
         gen = self.gen.value
         e = self.memo.get(name)
-        if e is not None and e[0] == gen:
+        if e is not None and e[0] == gen and (e[1] is None or e[1]._ptr is not None):
             return e[1]  # type: ignore[no-any-return]
         self.p()
         self.observe(gen)
@@ -154,7 +158,7 @@ class Pool(Mapping):  # type: ignore[type-arg]
         n = self._n
         gen = n.gen.value
         e = n.memo.get((self.kind, key))
-        if e is not None and e[0] == gen:
+        if e is not None and e[0] == gen and (e[1] is None or e[1]._ptr is not None):
             r = e[1]
         else:
             b = _key_arg(key)
@@ -355,7 +359,7 @@ class Registry(Mapping):  # type: ignore[type-arg]
         n = self._n
         gen = n.gen.value  # read BEFORE the native lookup
         e = n.get_cache.get(key)
-        if e is not None and e[0] == gen:
+        if e is not None and e[0] == gen and (e[1] is None or e[1]._ptr is not None):
             r = e[1]
             return default if r is None else r
         return self._get_slow(key, gen, default)
@@ -372,7 +376,7 @@ class Registry(Mapping):  # type: ignore[type-arg]
     def __getitem__(self, key: str) -> Route:
         n = self._n
         e = n.get_cache.get(key)
-        if e is not None and e[0] == n.gen.value and e[1] is not None:
+        if e is not None and e[0] == n.gen.value and e[1] is not None and e[1]._ptr is not None:
             return e[1]
         r = self.get(key)
         if r is None:
