@@ -264,6 +264,10 @@ size_t rr_purge_tombstones(struct rr_registry *reg);
 // The number of live routes in `kind`'s pool (tombstones not counted). 0 for NULL or a bad kind.
 size_t rr_pool_size(const struct rr_registry *reg, rr_kind kind);
 
+// The number of tombstones (keys deleted and not yet purged) in `kind`'s pool: for
+// monitoring and soak tests. 0 for NULL or a bad kind.
+size_t rr_pool_tombstones(const struct rr_registry *reg, rr_kind kind);
+
 // HTTP + STREAM live routes. 0 for NULL.
 size_t rr_num_active_routes(const struct rr_registry *reg);
 
@@ -489,6 +493,11 @@ rr_status rr_route_health(const struct rr_route *r,
                           rr_health_status *status,
                           uint64_t *uptime_ns,
                           uint64_t *latency_ns);
+
+// Copies the health detail (the raw bytes last set; "n/a" when never set) into `buf`, at most
+// `cap` bytes, no NUL added, and returns the detail's full length, like `snprintf`: call with
+// `cap` 0 to learn the size. 0 for NULL `r`; a NULL `buf` is treated as `cap` 0.
+size_t rr_route_health_detail(const struct rr_route *r, char *buf, size_t cap);
 
 // The ABI version of the loaded library; equals `RR_ABI_VERSION` of the header it was built
 // with. A caller compares the two to detect a mismatched library.

@@ -202,6 +202,19 @@ pub extern "C" fn rr_pool_size(reg: *const rr_registry, kind: rr_kind) -> usize 
     })
 }
 
+/// The number of tombstones (keys deleted and not yet purged) in `kind`'s pool: for
+/// monitoring and soak tests. 0 for NULL or a bad kind.
+#[no_mangle]
+pub extern "C" fn rr_pool_tombstones(reg: *const rr_registry, kind: rr_kind) -> usize {
+    ffi_guard!("rr_pool_tombstones", 0, {
+        // SAFETY: handle NULL or live.
+        match (unsafe { registry_ref(reg) }, Kind::from_u32(kind)) {
+            (Some(reg), Ok(kind)) => reg.pool(kind).tombstones(),
+            _ => 0,
+        }
+    })
+}
+
 /// HTTP + STREAM live routes. 0 for NULL.
 #[no_mangle]
 pub extern "C" fn rr_num_active_routes(reg: *const rr_registry) -> usize {

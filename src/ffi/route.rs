@@ -479,3 +479,28 @@ pub extern "C" fn rr_route_health(
         RR_OK
     })
 }
+
+/// Copies the health detail (the raw bytes last set; "n/a" when never set) into `buf`, at most
+/// `cap` bytes, no NUL added, and returns the detail's full length, like `snprintf`: call with
+/// `cap` 0 to learn the size. 0 for NULL `r`; a NULL `buf` is treated as `cap` 0.
+#[no_mangle]
+pub extern "C" fn rr_route_health_detail(
+    r: *const rr_route,
+    buf: *mut c_char,
+    cap: usize,
+) -> usize {
+    ffi_guard!("rr_route_health_detail", 0, {
+        // SAFETY: `r` is NULL or a live handle.
+        let Some(route) = (unsafe { route_ref(r) }) else {
+            return 0;
+        };
+        route.with_health(|h| {
+            let n = h.detail.len().min(if buf.is_null() { 0 } else { cap });
+            if n > 0 {
+                // SAFETY: the caller provides `cap` writable bytes at `buf`; n <= cap.
+                unsafe { std::ptr::copy_nonoverlapping(h.detail.as_ptr(), buf.cast::<u8>(), n) };
+            }
+            h.detail.len()
+        })
+    })
+}

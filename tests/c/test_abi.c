@@ -440,6 +440,15 @@ static void t_route_fields(void) {
     CHECK(rr_route_health_status(r) == RR_HEALTH_STATUS_NAPPING);
     CHECK_OK(rr_route_health(r, &hs, &up, &lat));
     CHECK(hs == RR_HEALTH_STATUS_NAPPING && up == 123 && lat == 456);
+    {
+        char buf[8] = {0};
+        CHECK(rr_route_health_detail(r, NULL, 0) == 3);
+        CHECK(rr_route_health_detail(r, buf, 2) == 3);
+        CHECK(buf[1] != 0 && buf[2] == 0);
+        CHECK(rr_route_health_detail(r, buf, sizeof buf) == 3);
+        CHECK(buf[0] != 'X');
+        CHECK(rr_route_health_detail(NULL, buf, sizeof buf) == 0);
+    }
     CHECK_OK(rr_route_set_health(r, RR_HEALTH_STATUS_ERROR, 0, 0, NULL, 0));
     CHECK(rr_route_health_status(r) == RR_HEALTH_STATUS_ERROR);
 
@@ -727,9 +736,13 @@ static void t_logging_and_reload(void) {
     CHECK_OK(rr_add(reg, s1));
     CHECK(log_has("stream_routes: added st"));
     CHECK_OK(rr_del(reg, s1));
+    CHECK(rr_pool_tombstones(reg, RR_KIND_STREAM) == 1);
+    CHECK(rr_pool_tombstones(reg, 7) == 0);
+    CHECK(rr_pool_tombstones(NULL, RR_KIND_STREAM) == 0);
     CHECK(rr_purge_tombstones(reg) == 0);
     sleep_ms(1150);
     CHECK(rr_purge_tombstones(reg) == 1);
+    CHECK(rr_pool_tombstones(reg, RR_KIND_STREAM) == 0);
     CHECK(rr_purge_tombstones(reg) == 0);
     log_reset();
     CHECK_OK(rr_add(reg, s2));

@@ -100,6 +100,7 @@ _FUNCTIONS: "dict[str, Tuple[Any, Sequence[Any]]]" = {
     "rr_route_set_health": (c_uint32, (_P, c_uint32, c_uint64, c_uint64, _S, c_size_t)),
     "rr_route_health_status": (c_uint32, (_P,)),
     "rr_route_health": (c_uint32, (_P, POINTER(c_uint32), POINTER(c_uint64), POINTER(c_uint64))),
+    "rr_route_health_detail": (c_size_t, (_P, c_void_p, c_size_t)),
     # registering
     "rr_add": (c_uint32, (_P, _P)),
     "rr_add_if_not_exists": (c_uint32, (_P, _P, POINTER(c_void_p))),
@@ -109,6 +110,7 @@ _FUNCTIONS: "dict[str, Tuple[Any, Sequence[Any]]]" = {
     "rr_pool_clear": (None, (_P, c_uint32)),
     "rr_purge_tombstones": (c_size_t, (_P,)),
     "rr_pool_size": (c_size_t, (_P, c_uint32)),
+    "rr_pool_tombstones": (c_size_t, (_P, c_uint32)),
     "rr_num_active_routes": (c_size_t, (_P,)),
     "rr_num_all_routes": (c_size_t, (_P,)),
     # lookups
