@@ -3,6 +3,8 @@
 #   make test     every test: Rust, C (ASan+UBSan, valgrind), Go (-race), Python (pytest)
 #   make header   regenerate include/route_registry.h from src/ffi
 #   make bench    criterion benchmarks (figures go to BENCHMARKS.md)
+#   make fuzz     each cargo-fuzz target for FUZZ_SECS (default 60) seconds
+#   make soak     10 million operations through the core, the Go and the Python binding
 #   make install PREFIX=/usr/local
 
 PREFIX ?= /usr/local
@@ -14,7 +16,7 @@ ABI := $(shell sed -n 's/^pub const RR_ABI_VERSION: u32 = \([0-9]*\);/\1/p' src/
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 RELEASE := target/release
 
-.PHONY: all lib header deps lint soak test test-rust test-abi test-c test-go test-python demo bench install clean
+.PHONY: all lib header deps lint fuzz soak test test-rust test-abi test-c test-go test-python demo bench install clean
 
 all: lib
 
@@ -61,6 +63,9 @@ demo: deps lib
 	$(MAKE) -C examples/c run
 	$(MAKE) -C examples/go/proxy run
 	$(MAKE) -C examples/python run
+
+fuzz:
+	./scripts/fuzz.sh
 
 soak: lib
 	RR_SOAK_OPS=10000000 $(CARGO) test --release --test soak -- --nocapture

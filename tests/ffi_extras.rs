@@ -82,3 +82,27 @@ fn tombstones_are_counted_per_pool() {
     rr_route_release(r);
     rr_registry_free(reg);
 }
+
+/// Regression for the fuzzer's finding: inventory error messages grew with the input.
+#[test]
+fn inventory_errors_from_fuzzer_findings_stay_short_and_name_the_field() {
+    let reg = rr_registry_new();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/artifacts-found/");
+    for (file, field) in [
+        ("proxmox_json-long-error-root-string", "proxmox inventory"),
+        ("proxmox_json-long-error-ip-array", "nodes[0].ip"),
+    ] {
+        let json = std::fs::read(format!("{dir}{file}")).unwrap();
+        assert_eq!(
+            rr_proxmox_load_json(reg, json.as_ptr().cast(), json.len()),
+            RR_INVALID_ARGUMENT
+        );
+        let e = route_registry::ffi::version::rr_last_error();
+        // SAFETY: the library returns len valid bytes.
+        let msg = unsafe { std::slice::from_raw_parts(e.ptr.cast::<u8>(), e.len) };
+        let msg = String::from_utf8_lossy(msg);
+        assert!(msg.len() < 300, "{file}: {} bytes", msg.len());
+        assert!(msg.contains(field), "{file}: {msg}");
+    }
+    rr_registry_free(reg);
+}

@@ -1,0 +1,612 @@
+//! Random sequences of C ABI calls (through `route_registry::ffi`, exactly as C calls them)
+//! checked against a simple model after every call.
+//!
+//! The model: per pool a map key -> route id (the route's `user_data`); a route replaces a
+//! live one of the same key when its priority is at least that one's, else `RR_KEPT`;
+//! `add_if_not_exists` keeps any live route. Tombstone timing is left out: a re-add within 1 s
+//! is a reload, which is `RR_OK` like an add. Also checked after every call: the generation
+//! counter moves exactly on mutations, `rr_live_routes()` equals the number of routes the model
+//! says are alive (held in a slot or by a pool), and each finalizer ran once, only for a
+//! route that is no longer alive. At the end everything is released and `rr_live_routes()`
+//! must be back at its starting value.
+#![no_main]
+
+mod common;
+
+use arbitrary::Arbitrary;
+use common::{check_health_json, detail_bytes, status_name, Expected, Piece};
+use libfuzzer_sys::fuzz_target;
+use route_registry::ffi::context::{
+    rr_ctx_free, rr_try_get_route, rr_try_get_upstream_host, rr_with_route_context,
+};
+use route_registry::ffi::registry::{
+    rr_add, rr_add_if_not_exists, rr_clear, rr_del, rr_del_key, rr_generation, rr_get,
+    rr_health_json, rr_iter_all, rr_pool_get, rr_pool_size, rr_registry_free, rr_registry_new,
+};
+use route_registry::ffi::route::{
+    rr_route_health, rr_route_kind, rr_route_new, rr_route_release, rr_route_set_finalizer,
+    rr_route_set_health, rr_route_set_key, rr_route_set_priority, rr_route_set_user_data,
+    rr_route_user_data,
+};
+use route_registry::ffi::version::{rr_last_error, rr_live_routes, rr_string_free};
+use route_registry::ffi::{
+    rr_registry, rr_route, rr_str, RR_FROZEN, RR_INVALID_ARGUMENT, RR_KEPT, RR_NOT_FOUND, RR_OK,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::{c_char, c_void, CStr};
+use std::sync::Mutex;
+
+const SLOTS: usize = 6;
+const ALIASES: [&[u8]; 6] = [b"a", b"b", b"web", b"", b"\xffx", "\u{e9}".as_bytes()];
+const KEYS: [&[u8]; 6] = [b"a", b"b", b"web", b"k1", b"\xff", b""];
+/// (url, Hostname(), accepted for HTTP/STREAM, parsed for EXCLUDED)
+const URLS: [(&str, &str, bool, bool); 6] = [
+    ("http://10.0.0.1:80", "10.0.0.1", true, true),
+    ("https://[::1]:8443/x", "::1", true, true),
+    ("tcp://db.lan:5432", "db.lan", true, true),
+    ("", "", false, true),
+    ("http://h:99999", "h", false, true),
+    ("http://a b/", "", false, false),
+];
+
+static FINALIZED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn finalizer(user_data: u64) {
+    FINALIZED.lock().unwrap().push(user_data);
+}
+
+unsafe extern "C" fn visit(r: *const rr_route, ud: *mut c_void) -> bool {
+    // SAFETY: `ud` is the `Visit` passed to rr_iter_all below, alive for the call.
+    let v = unsafe { &mut *ud.cast::<Visit>() };
+    v.seen.push((rr_route_kind(r), rr_route_user_data(r)));
+    v.stop_after == 0 || v.seen.len() < usize::from(v.stop_after)
+}
+
+struct Visit {
+    stop_after: u8,
+    seen: Vec<(u32, u64)>,
+}
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    New {
+        slot: u8,
+        kind: u8,
+        alias: u8,
+        key: Option<u8>,
+        priority: i8,
+        url: u8,
+    },
+    Add {
+        slot: u8,
+    },
+    AddIfNotExists {
+        slot: u8,
+        want_actual: bool,
+    },
+    Del {
+        slot: u8,
+    },
+    DelKey {
+        kind: u8,
+        key: u8,
+    },
+    Get {
+        key: u8,
+    },
+    PoolGet {
+        kind: u8,
+        key: u8,
+    },
+    IterAll {
+        stop_after: u8,
+    },
+    SetHealth {
+        slot: u8,
+        status: u8,
+        uptime: u64,
+        latency: u64,
+        detail: Vec<Piece>,
+    },
+    SetPriority {
+        slot: u8,
+        priority: i8,
+    },
+    Context {
+        slot: Option<u8>,
+        parent: Option<Option<u8>>,
+        release_first: bool,
+    },
+    Clear,
+    PoolSize {
+        kind: u8,
+    },
+    HealthJson {
+        format: u8,
+    },
+    Release {
+        slot: u8,
+    },
+}
+
+struct MRoute {
+    kind: u32,
+    alias: String,
+    key: String,
+    priority: i32,
+    frozen: bool,
+    host: &'static str,
+    health: Expected,
+}
+
+struct Model {
+    routes: HashMap<u64, MRoute>,
+    pools: [HashMap<String, u64>; 3],
+    slots: [Option<(*mut rr_route, u64)>; SLOTS],
+}
+
+impl Model {
+    fn slot(&self, s: u8) -> (*mut rr_route, Option<u64>) {
+        match self.slots[usize::from(s) % SLOTS] {
+            Some((p, id)) => (p, Some(id)),
+            None => (std::ptr::null_mut(), None),
+        }
+    }
+
+    fn alive(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.slots.iter().flatten().map(|&(_, id)| id).collect();
+        ids.extend(self.pools.iter().flat_map(|p| p.values().copied()));
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// The route a lookup in `kinds` (in order) by `key` must find.
+    fn lookup(&self, kinds: &[usize], key: &[u8]) -> Option<u64> {
+        let key = std::str::from_utf8(key).ok()?;
+        kinds.iter().find_map(|&k| self.pools[k].get(key).copied())
+    }
+
+    fn health_want(&self) -> BTreeMap<String, Expected> {
+        // Per alias, the last live route in (pool, key) order.
+        let mut order: Vec<(&str, usize, &str, u64)> = Vec::new();
+        for (rank, pool) in self.pools.iter().enumerate() {
+            for (key, &id) in pool {
+                order.push((&self.routes[&id].alias, rank, key, id));
+            }
+        }
+        order.sort_unstable();
+        let mut want = BTreeMap::new();
+        for (alias, _, _, id) in order {
+            want.insert(alias.to_string(), self.routes[&id].health.clone());
+        }
+        want
+    }
+}
+
+fn last_error() -> String {
+    let e: rr_str = rr_last_error();
+    // SAFETY: (ptr, len) valid until the next failing call on this thread.
+    let bytes = unsafe { std::slice::from_raw_parts(e.ptr.cast::<u8>(), e.len) };
+    String::from_utf8(bytes.to_vec()).expect("rr_last_error is UTF-8")
+}
+
+fn assert_failed(status: u32, want: u32, what: &str) {
+    assert_eq!(status, want, "{what}");
+    if status != RR_OK && status != RR_NOT_FOUND {
+        assert!(
+            !last_error().is_empty(),
+            "{what}: status {status} without a message"
+        );
+    }
+}
+
+fn ptr(b: &[u8]) -> *const c_char {
+    b.as_ptr().cast()
+}
+
+/// The id of a returned reference (0 for NULL), releasing the reference.
+fn take(r: *mut rr_route) -> Option<u64> {
+    if r.is_null() {
+        return None;
+    }
+    let id = rr_route_user_data(r);
+    rr_route_release(r);
+    Some(id)
+}
+
+fn str_of(s: rr_str) -> String {
+    // SAFETY: a borrowed string, valid while its owner is held by the caller.
+    let bytes = unsafe { std::slice::from_raw_parts(s.ptr.cast::<u8>(), s.len) };
+    String::from_utf8(bytes.to_vec()).expect("views are UTF-8")
+}
+
+fn run(reg: *mut rr_registry, m: &mut Model, next_id: &mut u64, op: &Op) {
+    let gen_before = rr_generation(reg);
+    let mut mutated = false;
+    match *op {
+        Op::New {
+            slot,
+            kind,
+            alias,
+            key,
+            priority,
+            url,
+        } => {
+            let kind = u32::from(kind % 4);
+            let alias = ALIASES[usize::from(alias) % ALIASES.len()];
+            let (url, host, proxy_ok, parse_ok) = URLS[usize::from(url) % URLS.len()];
+            let alias_ok = !alias.is_empty() && std::str::from_utf8(alias).is_ok();
+            let url_ok = match kind {
+                0 | 1 => proxy_ok,
+                2 => parse_ok,
+                _ => false,
+            };
+            let mut out: *mut rr_route = std::ptr::null_mut();
+            let st = rr_route_new(
+                kind,
+                ptr(alias),
+                alias.len(),
+                ptr(url.as_bytes()),
+                url.len(),
+                &mut out,
+            );
+            let want = if kind < 3 && alias_ok && url_ok {
+                RR_OK
+            } else {
+                RR_INVALID_ARGUMENT
+            };
+            assert_failed(st, want, "rr_route_new");
+            if st != RR_OK {
+                assert!(out.is_null());
+                return;
+            }
+            let id = *next_id;
+            *next_id += 1;
+            assert_eq!(rr_route_set_user_data(out, id), RR_OK);
+            assert_eq!(rr_route_set_finalizer(out, Some(finalizer)), RR_OK);
+            let alias = String::from_utf8(alias.to_vec()).unwrap();
+            let mut key_s = alias.clone();
+            if let Some(k) = key {
+                let k = KEYS[usize::from(k) % KEYS.len()];
+                let st = rr_route_set_key(out, ptr(k), k.len());
+                match std::str::from_utf8(k) {
+                    Ok(s) => {
+                        assert_eq!(st, RR_OK, "rr_route_set_key");
+                        if !s.is_empty() {
+                            key_s = s.to_string();
+                        }
+                    }
+                    Err(_) => assert_failed(st, RR_INVALID_ARGUMENT, "rr_route_set_key"),
+                }
+            }
+            assert_eq!(rr_route_set_priority(out, i32::from(priority)), RR_OK);
+            m.routes.insert(
+                id,
+                MRoute {
+                    kind,
+                    alias,
+                    key: key_s,
+                    priority: i32::from(priority),
+                    frozen: false,
+                    host,
+                    health: Expected::never_set(),
+                },
+            );
+            let s = usize::from(slot) % SLOTS;
+            if let Some((old, _)) = m.slots[s].take() {
+                rr_route_release(old);
+            }
+            m.slots[s] = Some((out, id));
+        }
+        Op::Add { slot } | Op::AddIfNotExists { slot, .. } => {
+            let (p, id) = m.slot(slot);
+            let only_if_absent = matches!(op, Op::AddIfNotExists { .. });
+            let want_actual = matches!(
+                op,
+                Op::AddIfNotExists {
+                    want_actual: true,
+                    ..
+                }
+            );
+            let mut actual: *mut rr_route = std::ptr::null_mut();
+            let st = if only_if_absent {
+                rr_add_if_not_exists(
+                    reg,
+                    p,
+                    if want_actual {
+                        &mut actual
+                    } else {
+                        std::ptr::null_mut()
+                    },
+                )
+            } else {
+                rr_add(reg, p)
+            };
+            let Some(id) = id else {
+                assert_failed(st, RR_INVALID_ARGUMENT, "add(NULL)");
+                assert!(actual.is_null());
+                return;
+            };
+            let r = &m.routes[&id];
+            let pool = &mut m.pools[r.kind as usize];
+            let holder = pool.get(&r.key).copied();
+            let kept = match holder {
+                Some(h) => only_if_absent || m.routes[&h].priority > r.priority,
+                None => false,
+            };
+            if kept {
+                assert_failed(st, RR_KEPT, "add kept");
+            } else {
+                assert_eq!(st, RR_OK, "add");
+                pool.insert(r.key.clone(), id);
+                m.routes.get_mut(&id).unwrap().frozen = true;
+                mutated = true;
+            }
+            if want_actual {
+                let want = if kept { holder } else { Some(id) };
+                assert_eq!(take(actual), want, "*actual of add_if_not_exists");
+            }
+        }
+        Op::Del { slot } => {
+            let (p, id) = m.slot(slot);
+            let st = rr_del(reg, p);
+            let Some(id) = id else {
+                return assert_failed(st, RR_INVALID_ARGUMENT, "rr_del(NULL)");
+            };
+            let r = &m.routes[&id];
+            if m.pools[r.kind as usize].remove(&r.key).is_some() {
+                assert_eq!(st, RR_OK, "rr_del");
+                mutated = true;
+            } else {
+                assert_failed(st, RR_NOT_FOUND, "rr_del of an absent key");
+            }
+        }
+        Op::DelKey { kind, key } => {
+            let kind = u32::from(kind % 4);
+            let key = KEYS[usize::from(key) % KEYS.len()];
+            let st = rr_del_key(reg, kind, ptr(key), key.len());
+            match std::str::from_utf8(key) {
+                Err(_) => assert_failed(st, RR_INVALID_ARGUMENT, "rr_del_key non-UTF-8"),
+                Ok(_) if kind > 2 => assert_failed(st, RR_INVALID_ARGUMENT, "rr_del_key kind"),
+                Ok(k) => {
+                    if m.pools[kind as usize].remove(k).is_some() {
+                        assert_eq!(st, RR_OK, "rr_del_key");
+                        mutated = true;
+                    } else {
+                        assert_failed(st, RR_NOT_FOUND, "rr_del_key of an absent key");
+                    }
+                }
+            }
+        }
+        Op::Get { key } => {
+            let key = KEYS[usize::from(key) % KEYS.len()];
+            let got = take(rr_get(reg, ptr(key), key.len()));
+            assert_eq!(got, m.lookup(&[0, 1], key), "rr_get({key:?})");
+            if std::str::from_utf8(key).is_err() {
+                assert!(last_error().contains("UTF-8"), "{}", last_error());
+            }
+        }
+        Op::PoolGet { kind, key } => {
+            let kind = u32::from(kind % 4);
+            let key = KEYS[usize::from(key) % KEYS.len()];
+            let got = take(rr_pool_get(reg, kind, ptr(key), key.len()));
+            let want = if kind > 2 {
+                None
+            } else {
+                m.lookup(&[kind as usize], key)
+            };
+            assert_eq!(got, want, "rr_pool_get({kind}, {key:?})");
+        }
+        Op::IterAll { stop_after } => {
+            let mut v = Visit {
+                stop_after: stop_after % 8,
+                seen: Vec::new(),
+            };
+            let n = rr_iter_all(reg, Some(visit), (&mut v as *mut Visit).cast());
+            assert_eq!(n, v.seen.len(), "rr_iter_all's count");
+            let total: usize = m.pools.iter().map(HashMap::len).sum();
+            let want_n = if v.stop_after == 0 {
+                total
+            } else {
+                total.min(usize::from(v.stop_after))
+            };
+            assert_eq!(n, want_n, "routes visited");
+            assert!(
+                v.seen.windows(2).all(|w| w[0].0 <= w[1].0),
+                "pool order {:?}",
+                v.seen
+            );
+            for &(kind, id) in &v.seen {
+                let r = &m.routes[&id];
+                assert_eq!(r.kind, kind);
+                assert_eq!(
+                    m.pools[kind as usize].get(&r.key),
+                    Some(&id),
+                    "visited a dead route"
+                );
+            }
+            if v.stop_after == 0 {
+                let mut seen: Vec<u64> = v.seen.iter().map(|&(_, id)| id).collect();
+                let mut want: Vec<u64> = m.pools.iter().flat_map(|p| p.values().copied()).collect();
+                seen.sort_unstable();
+                want.sort_unstable();
+                assert_eq!(seen, want, "routes visited");
+            }
+        }
+        Op::SetHealth {
+            slot,
+            status,
+            uptime,
+            latency,
+            ref detail,
+        } => {
+            let (p, id) = m.slot(slot);
+            let raw = if status & 0x80 != 0 {
+                u32::from(status)
+            } else {
+                [0, 1, 2, 4, 8, 16][usize::from(status) % 6]
+            };
+            let detail = detail_bytes(detail);
+            let st = rr_route_set_health(p, raw, uptime, latency, ptr(&detail), detail.len());
+            let Some(id) = id else {
+                return assert_failed(st, RR_INVALID_ARGUMENT, "set_health(NULL)");
+            };
+            let Some(name) = status_name(raw) else {
+                return assert_failed(st, RR_INVALID_ARGUMENT, "set_health bad status");
+            };
+            assert_eq!(st, RR_OK, "rr_route_set_health");
+            m.routes.get_mut(&id).unwrap().health = Expected {
+                status: name,
+                uptime_ns: uptime,
+                latency_ns: latency,
+                detail,
+            };
+            let (mut s, mut u, mut l) = (99, 0, 0);
+            assert_eq!(rr_route_health(p, &mut s, &mut u, &mut l), RR_OK);
+            assert_eq!((s, u, l), (raw, uptime, latency), "rr_route_health");
+        }
+        Op::SetPriority { slot, priority } => {
+            let (p, id) = m.slot(slot);
+            let st = rr_route_set_priority(p, i32::from(priority));
+            let Some(id) = id else {
+                return assert_failed(st, RR_INVALID_ARGUMENT, "set_priority(NULL)");
+            };
+            let r = m.routes.get_mut(&id).unwrap();
+            if r.frozen {
+                assert_failed(st, RR_FROZEN, "set_priority on an added route");
+            } else {
+                assert_eq!(st, RR_OK, "set_priority");
+                r.priority = i32::from(priority);
+            }
+        }
+        Op::Context {
+            slot,
+            parent,
+            release_first,
+        } => {
+            let (parent_ctx, parent_id) = match parent {
+                None => (std::ptr::null_mut(), None),
+                Some(ps) => {
+                    let (pp, pid) = ps.map_or((std::ptr::null_mut(), None), |s| m.slot(s));
+                    let c = rr_with_route_context(std::ptr::null(), pp);
+                    assert!(!c.is_null());
+                    (c, pid)
+                }
+            };
+            let (p, id) = slot.map_or((std::ptr::null_mut(), None), |s| m.slot(s));
+            let ctx = rr_with_route_context(parent_ctx, p);
+            assert!(!ctx.is_null());
+            let want_id = id.or(parent_id);
+            if release_first {
+                // The context holds its own references: drop the caller's ones first.
+                rr_ctx_free(parent_ctx);
+                if let Some(s) = slot {
+                    if let Some((h, _)) = m.slots[usize::from(s) % SLOTS].take() {
+                        rr_route_release(h);
+                    }
+                }
+            }
+            let host = str_of(rr_try_get_upstream_host(ctx));
+            let want_host = want_id.map_or("", |id| m.routes[&id].host);
+            assert_eq!(host, want_host, "rr_try_get_upstream_host");
+            assert_eq!(take(rr_try_get_route(ctx)), want_id, "rr_try_get_route");
+            rr_ctx_free(ctx);
+            if !release_first {
+                rr_ctx_free(parent_ctx);
+            }
+        }
+        Op::Clear => {
+            rr_clear(reg);
+            for p in &mut m.pools {
+                p.clear();
+            }
+            mutated = true;
+        }
+        Op::PoolSize { kind } => {
+            let kind = u32::from(kind % 4);
+            let want = if kind > 2 {
+                0
+            } else {
+                m.pools[kind as usize].len()
+            };
+            assert_eq!(rr_pool_size(reg, kind), want, "rr_pool_size({kind})");
+        }
+        Op::HealthJson { format } => {
+            let format = u32::from(format % 4);
+            let s = rr_health_json(reg, format);
+            if format > 2 {
+                assert!(s.is_null(), "rr_health_json with format {format}");
+                assert!(!last_error().is_empty());
+                return;
+            }
+            assert!(!s.is_null());
+            // SAFETY: a NUL-terminated string from the library, freed below.
+            let text = unsafe { CStr::from_ptr(s) }
+                .to_str()
+                .expect("UTF-8 JSON")
+                .to_string();
+            rr_string_free(s);
+            check_health_json(&text, format, &m.health_want());
+        }
+        Op::Release { slot } => {
+            if let Some((p, _)) = m.slots[usize::from(slot) % SLOTS].take() {
+                rr_route_release(p);
+            }
+        }
+    }
+    let gen_after = rr_generation(reg);
+    if mutated {
+        assert!(
+            gen_after > gen_before,
+            "generation did not move after {op:?}"
+        );
+    } else {
+        assert_eq!(gen_after, gen_before, "generation moved after {op:?}");
+    }
+}
+
+/// `rr_live_routes()` counts exactly the live model routes; finalizers ran once each, only
+/// for routes that are gone.
+fn check_lifetimes(m: &Model, base: usize, created: u64, first_id: u64) {
+    let alive = m.alive();
+    assert_eq!(
+        rr_live_routes(),
+        base + alive.len(),
+        "rr_live_routes vs model"
+    );
+    let mut fin = FINALIZED.lock().unwrap().clone();
+    fin.sort_unstable();
+    let mut want: Vec<u64> = (first_id..created)
+        .filter(|id| alive.binary_search(id).is_err())
+        .collect();
+    want.sort_unstable();
+    assert_eq!(fin, want, "finalized routes");
+}
+
+fuzz_target!(|ops: Vec<Op>| {
+    FINALIZED.lock().unwrap().clear();
+    let base = rr_live_routes();
+    let reg = rr_registry_new();
+    assert!(!reg.is_null());
+    let mut m = Model {
+        routes: HashMap::new(),
+        pools: Default::default(),
+        slots: [None; SLOTS],
+    };
+    let first_id = 1;
+    let mut next_id = first_id;
+    for op in ops.iter().take(256) {
+        run(reg, &mut m, &mut next_id, op);
+        check_lifetimes(&m, base, next_id, first_id);
+    }
+    rr_registry_free(reg);
+    m.pools = Default::default();
+    for s in &mut m.slots {
+        if let Some((p, _)) = s.take() {
+            rr_route_release(p);
+        }
+    }
+    check_lifetimes(&m, base, next_id, first_id);
+    assert_eq!(rr_live_routes(), base, "routes leaked");
+});
