@@ -266,8 +266,12 @@ impl<'a> Key<'a> {
     }
 
     /// After a miss: an error if the key was not UTF-8.
+    #[inline]
     fn check(&self) -> Result<()> {
-        // SAFETY: the bytes are a valid slice; str_arg only re-checks them.
+        if std::str::from_utf8(self.bytes).is_ok() {
+            return Ok(());
+        }
+        // SAFETY: the bytes are a valid slice; str_arg re-checks them to build the message.
         unsafe { str_arg(self.what, self.bytes.as_ptr().cast(), self.bytes.len()) }.map(drop)
     }
 

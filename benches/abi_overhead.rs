@@ -1,0 +1,86 @@
+//! The C ABI's cost over the core for lookups, measured robustly: core and ABI batches
+//! alternate (so machine noise hits both alike) and the medians are compared.
+//! Run: `cargo bench --bench abi_overhead` (figures in BENCHMARKS.md).
+
+use route_registry::ffi::registry::{rr_add, rr_get, rr_registry_free, rr_registry_new};
+use route_registry::ffi::route::{rr_route_new, rr_route_release};
+use route_registry::ffi::{rr_registry, rr_route, RR_KIND_HTTP, RR_OK};
+use route_registry::Registry;
+use std::hint::black_box;
+use std::time::Instant;
+
+const BATCH: usize = 100_000;
+const ROUNDS: usize = 31;
+
+fn alias(i: usize) -> String {
+    format!("app-{i:06}.example")
+}
+
+fn filled(n: usize) -> *mut rr_registry {
+    let reg = rr_registry_new();
+    for i in 0..n {
+        let (a, url) = (alias(i), "http://10.0.0.1:8080");
+        let mut r: *mut rr_route = std::ptr::null_mut();
+        assert_eq!(
+            rr_route_new(
+                RR_KIND_HTTP,
+                a.as_ptr().cast(),
+                a.len(),
+                url.as_ptr().cast(),
+                url.len(),
+                &mut r
+            ),
+            RR_OK
+        );
+        assert_eq!(rr_add(reg, r), RR_OK);
+        rr_route_release(r);
+    }
+    reg
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Median ns per lookup of `core` and `abi` over alternating batches.
+fn compare(keys: &[String], core: impl Fn(&str), abi: impl Fn(&str)) -> (f64, f64) {
+    let (mut c, mut a) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        for i in 0..BATCH {
+            core(&keys[i & 1023]);
+        }
+        c.push(t.elapsed().as_nanos() as f64 / BATCH as f64);
+        let t = Instant::now();
+        for i in 0..BATCH {
+            abi(&keys[i & 1023]);
+        }
+        a.push(t.elapsed().as_nanos() as f64 / BATCH as f64);
+    }
+    (median(c), median(a))
+}
+
+fn main() {
+    println!("lookup cost, median of {ROUNDS} alternating batches of {BATCH}: core Registry::get vs rr_get (+ rr_route_release on a hit)");
+    println!(
+        "{:>8} {:>5} {:>10} {:>10} {:>7}",
+        "routes", "kind", "core ns", "abi ns", "ratio"
+    );
+    for n in [10usize, 1_000, 100_000] {
+        let reg = filled(n);
+        // SAFETY: the registry lives until rr_registry_free below.
+        let core: &Registry = unsafe { &*reg.cast::<Registry>() };
+        let hits: Vec<String> = (0..1024).map(|i| alias(i * 7919 % n)).collect();
+        let misses: Vec<String> = (0..1024).map(|i| format!("missing-{i}.example")).collect();
+        for (kind, keys) in [("hit", &hits), ("miss", &misses)] {
+            let (c, a) = compare(
+                keys,
+                |k| drop(black_box(core.get(k))),
+                |k| rr_route_release(black_box(rr_get(reg, k.as_ptr().cast(), k.len()))),
+            );
+            println!("{n:>8} {kind:>5} {c:>10.1} {a:>10.1} {:>6.2}x", a / c);
+        }
+        rr_registry_free(reg);
+    }
+}
