@@ -15,6 +15,7 @@ pub mod error;
 pub mod fault;
 pub mod ffi;
 pub mod health;
+mod lock;
 pub mod log;
 pub mod pool;
 pub mod proxmox;

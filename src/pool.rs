@@ -1,13 +1,13 @@
 //! The pool: key → route for one kind, with tombstones (1 s TTL) and priority-based
-//! replacement. The map is split into shards, each behind its own `parking_lot::RwLock`, so
+//! replacement. The map is split into shards, each behind its own read-mostly lock, so
 //! readers of different keys do not contend on one lock word (see BENCHMARKS.md for the
 //! measurement that chose this over a single lock).
 
 use crate::clock::Clock;
+use crate::lock::ReadMostly;
 use crate::route::Route;
 use hashbrown::hash_table::Entry as TableEntry;
 use hashbrown::{DefaultHashBuilder, HashTable};
-use parking_lot::RwLock;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -51,7 +51,7 @@ struct Entry {
 }
 
 #[repr(align(128))]
-struct Shard(RwLock<HashTable<Entry>>);
+struct Shard(ReadMostly<HashTable<Entry>>);
 
 /// A concurrent map from key to route with tombstones. All methods take `&self`.
 pub struct Pool {
@@ -75,7 +75,7 @@ impl Pool {
         let n = shards.max(1).next_power_of_two();
         Pool {
             shards: (0..n)
-                .map(|_| Shard(RwLock::new(HashTable::new())))
+                .map(|_| Shard(ReadMostly::new(HashTable::new())))
                 .collect(),
             hasher: DefaultHashBuilder::default(),
             live: AtomicUsize::new(0),
@@ -87,7 +87,7 @@ impl Pool {
 
     /// Keys are hashed and compared as bytes, so a lookup need not check that its key is UTF-8:
     /// bytes that are not UTF-8 simply match nothing.
-    fn locate(&self, key: &[u8]) -> (u64, &RwLock<HashTable<Entry>>) {
+    fn locate(&self, key: &[u8]) -> (u64, &ReadMostly<HashTable<Entry>>) {
         let hash = self.hasher.hash_one(key);
         // The table uses the low bits and the top 7; pick the shard from the middle.
         let idx = ((hash >> 32) as usize) & (self.shards.len() - 1);
