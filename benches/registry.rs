@@ -141,6 +141,17 @@ fn iteration_and_health(c: &mut Criterion) {
     g.bench_function("abi_full_10k", |b| {
         b.iter(|| rr_string_free(black_box(rr_health_json(reg, RR_HEALTH_FULL))))
     });
+    // After a mutation the order is recomputed (snapshot, winners, sort) before rendering.
+    let mut i = 0usize;
+    g.bench_function("abi_full_10k_after_a_change", |b| {
+        b.iter(|| {
+            i = (i + 1) % 10_000;
+            let a = alias(i);
+            let r = core(reg).del(Kind::Http, &a).unwrap();
+            core(reg).add(&r);
+            rr_string_free(black_box(rr_health_json(reg, RR_HEALTH_FULL)))
+        })
+    });
     g.bench_function("core_simple_10k", |b| {
         b.iter(|| black_box(core(reg).health_json(HealthFormat::Simple)))
     });

@@ -2,6 +2,7 @@
 //! byte for byte as Go's `encoding/json.Marshal` renders the seed's map types.
 
 use crate::error::{Error, Result};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 /// The seed's health status bit flags. The numbers are the C ABI's `rr_health_status` values.
@@ -114,6 +115,70 @@ impl Health {
     }
 }
 
+/// A health record with its JSON value rendered once, when the health is set, so that the
+/// health JSON of a large registry is mostly copying (it is asked for far more often than a
+/// single route's health changes).
+#[derive(Clone, Debug)]
+pub struct RenderedHealth {
+    health: Health,
+    /// `{"status":..,"uptime":..,"latency":..,"detail":..}`
+    json: Box<[u8]>,
+    /// Where `,"detail":` starts in `json`.
+    detail_at: usize,
+}
+
+static NEVER_SET: LazyLock<RenderedHealth> =
+    LazyLock::new(|| RenderedHealth::new(Health::never_set()));
+
+impl RenderedHealth {
+    /// Renders `health`'s JSON value.
+    pub fn new(health: Health) -> Self {
+        let mut out = Vec::with_capacity(72 + health.detail.len());
+        out.extend_from_slice(b"{\"status\":");
+        write_status(&mut out, health.status);
+        out.extend_from_slice(b",\"uptime\":");
+        write_duration(&mut out, health.uptime);
+        out.extend_from_slice(b",\"latency\":");
+        write_duration(&mut out, health.latency);
+        let detail_at = out.len();
+        out.extend_from_slice(b",\"detail\":");
+        write_go_string(&mut out, &health.detail);
+        out.push(b'}');
+        RenderedHealth {
+            health,
+            json: out.into_boxed_slice(),
+            detail_at,
+        }
+    }
+
+    /// What a route whose health was never set reports.
+    pub fn never_set() -> &'static RenderedHealth {
+        &NEVER_SET
+    }
+
+    /// The health record.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// Appends the JSON value for `format`.
+    pub fn write_value(&self, format: HealthFormat, out: &mut Vec<u8>) {
+        match format {
+            HealthFormat::Full => out.extend_from_slice(&self.json),
+            HealthFormat::WithoutDetail => {
+                out.extend_from_slice(&self.json[..self.detail_at]);
+                out.push(b'}');
+            }
+            HealthFormat::Simple => write_status(out, self.health.status),
+        }
+    }
+
+    /// Heap bytes owned.
+    pub fn heap_bytes(&self) -> usize {
+        self.json.len() + self.health.detail.len()
+    }
+}
+
 /// Builds a health JSON object entry by entry. Entries must come sorted by alias with no
 /// alias twice (the order Go's encoder gives map keys).
 pub struct HealthJsonWriter {
@@ -162,6 +227,17 @@ impl HealthJsonWriter {
             write_go_string(out, &h.detail);
         }
         out.push(b'}');
+    }
+
+    /// Appends `<alias_json>:<value>`, where `alias_json` is the alias already rendered as a
+    /// JSON string.
+    pub fn entry_rendered(&mut self, alias_json: &[u8], h: &RenderedHealth) {
+        if !std::mem::take(&mut self.empty) {
+            self.out.push(b',');
+        }
+        self.out.extend_from_slice(alias_json);
+        self.out.push(b':');
+        h.write_value(self.format, &mut self.out);
     }
 
     /// The JSON text.
@@ -385,6 +461,29 @@ mod tests {
             render(HealthFormat::WithoutDetail, &[("a", &h)]),
             r#"{"a":{"status":"healthy","uptime":9223372036854775807,"latency":9223372036854775807}}"#
         );
+    }
+
+    #[test]
+    fn rendered_health_gives_the_same_bytes_as_rendering_each_time() {
+        let h = Health {
+            status: HealthStatus::Napping,
+            uptime: Duration::from_nanos(12),
+            latency: Duration::from_nanos(u64::MAX),
+            detail: Box::from(&b"<x>\xff\n"[..]),
+        };
+        let rendered = RenderedHealth::new(h.clone());
+        let mut alias_json = Vec::new();
+        write_go_string(&mut alias_json, "a&b".as_bytes());
+        for format in [
+            HealthFormat::Full,
+            HealthFormat::WithoutDetail,
+            HealthFormat::Simple,
+        ] {
+            let mut w = HealthJsonWriter::new(format, 1);
+            w.entry_rendered(&alias_json, &rendered);
+            assert_eq!(w.finish(), render(format, &[("a&b", &h)]));
+        }
+        assert_eq!(RenderedHealth::never_set().health(), &Health::never_set());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::health::{HealthFormat, HealthJsonWriter};
 use crate::pool::{AddOutcome, Pool};
 use crate::proxmox::Inventory;
 use crate::route::{Identity, Kind, Route};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
@@ -37,18 +37,14 @@ pub struct Registry {
     pools: [Pool; 3],
     generation: AtomicU64,
     inventory: RwLock<Arc<Inventory>>,
+    /// The health JSON's routes in order, for the generation it was computed at. Health
+    /// updates do not change it; every mutation drops it.
+    health_order: Mutex<Option<(u64, HealthOrder)>>,
 }
+
+type HealthOrder = Arc<[Arc<Route>]>;
 
 static GLOBAL: LazyLock<Registry> = LazyLock::new(Registry::new);
-
-/// The first 16 bytes of `s` as a big-endian number (zero-padded): ordering these agrees
-/// with ordering the strings bytewise whenever they differ.
-fn prefix16(s: &str) -> u128 {
-    let mut buf = [0u8; 16];
-    let n = s.len().min(16);
-    buf[..n].copy_from_slice(&s.as_bytes()[..n]);
-    u128::from_be_bytes(buf)
-}
 
 /// One route per alias from the three pools' snapshots (in pool order): the last in the order
 /// (alias, pool, key), sorted by alias.
@@ -59,28 +55,23 @@ fn health_winners(snapshots: &[Vec<Arc<Route>>; 3]) -> Vec<&Arc<Route>> {
         key: &'a str,
         route: &'a Arc<Route>,
     }
-    let items: Vec<Item<'_>> = snapshots
-        .iter()
-        .enumerate()
-        .flat_map(|(rank, snap)| {
-            snap.iter().map(move |route| {
-                let id = ident(route);
-                Item {
-                    alias: id.alias(),
-                    rank,
-                    key: id.key(),
-                    route,
-                }
-            })
-        })
-        .collect();
-    // Sort small (prefix, index) pairs: the alias's first 16 bytes as a big-endian number
-    // settle most comparisons without touching the strings.
-    let mut order: Vec<(u128, u32)> = items
-        .iter()
-        .enumerate()
-        .map(|(i, it)| (prefix16(it.alias), i as u32))
-        .collect();
+    let total = snapshots.iter().map(Vec::len).sum();
+    let mut items: Vec<Item<'_>> = Vec::with_capacity(total);
+    // Sort small (alias prefix, index) pairs: the prefix settles most comparisons without
+    // touching the strings.
+    let mut order: Vec<(u128, u32)> = Vec::with_capacity(total);
+    for (rank, snap) in snapshots.iter().enumerate() {
+        for route in snap {
+            let id = ident(route);
+            order.push((id.alias_prefix(), items.len() as u32));
+            items.push(Item {
+                alias: id.alias(),
+                rank,
+                key: id.key(),
+                route,
+            });
+        }
+    }
     order.sort_unstable_by(|a, b| {
         a.0.cmp(&b.0).then_with(|| {
             let (x, y) = (&items[a.1 as usize], &items[b.1 as usize]);
@@ -88,16 +79,16 @@ fn health_winners(snapshots: &[Vec<Arc<Route>>; 3]) -> Vec<&Arc<Route>> {
         })
     });
     let mut out: Vec<&Arc<Route>> = Vec::with_capacity(order.len());
-    let mut last_alias: Option<&str> = None;
-    for (_, i) in order {
+    let mut last: Option<(u128, &str)> = None;
+    for (prefix, i) in order {
         let it = &items[i as usize];
+        // Different prefixes mean different aliases: compare the text only on a tie.
+        let same = last.is_some_and(|(p, a)| p == prefix && a == it.alias);
         match out.last_mut() {
-            Some(last) if last_alias == Some(it.alias) => *last = it.route,
-            _ => {
-                out.push(it.route);
-                last_alias = Some(it.alias);
-            }
+            Some(slot) if same => *slot = it.route,
+            _ => out.push(it.route),
         }
+        last = Some((prefix, it.alias));
     }
     out
 }
@@ -131,6 +122,7 @@ impl Registry {
             pools: Kind::ALL.map(|_| Pool::with_shards(Arc::clone(&clock), shards)),
             generation: AtomicU64::new(0),
             inventory: RwLock::new(Arc::new(Inventory::default())),
+            health_order: Mutex::new(None),
         }
     }
 
@@ -147,6 +139,9 @@ impl Registry {
     fn bump(&self) {
         // After the change is visible, so a reader that sees the new number sees the change.
         self.generation.fetch_add(1, Ordering::Release);
+        // Routes in the dropped order are released here, outside the lock.
+        let stale = self.health_order.lock().take();
+        drop(stale);
     }
 
     /// A number that changes on every mutation (add, del, clear, inventory load).
@@ -338,17 +333,34 @@ impl Registry {
     /// The routes whose health the health JSON shows: one per alias, the one met last in
     /// the order HTTP, STREAM, EXCLUDED and ascending key within a pool; sorted by alias.
     pub fn health_routes(&self) -> Vec<Arc<Route>> {
+        self.health_order().to_vec()
+    }
+
+    /// `health_routes`, computed once per generation.
+    fn health_order(&self) -> HealthOrder {
+        let gen = self.generation();
+        if let Some((g, order)) = &*self.health_order.lock() {
+            if *g == gen {
+                return Arc::clone(order);
+            }
+        }
         let snapshots = self.snapshots();
-        health_winners(&snapshots).into_iter().cloned().collect()
+        let order: HealthOrder = health_winners(&snapshots).into_iter().cloned().collect();
+        // Keep it only if nothing changed meanwhile; a later mutation drops it in `bump`.
+        let replaced = {
+            let mut slot = self.health_order.lock();
+            (self.generation() == gen).then(|| slot.replace((gen, Arc::clone(&order))))
+        };
+        drop(replaced);
+        order
     }
 
     /// The health of every route keyed by alias, as Go renders the seed's health map types.
     pub fn health_json(&self, format: HealthFormat) -> String {
-        let snapshots = self.snapshots();
-        let winners = health_winners(&snapshots);
-        let mut w = HealthJsonWriter::new(format, winners.len());
-        for r in winners {
-            r.with_health(|h| w.entry(ident(r).alias(), h));
+        let order = self.health_order();
+        let mut w = HealthJsonWriter::new(format, order.len());
+        for r in order.iter() {
+            r.with_rendered_health(|h| w.entry_rendered(ident(r).alias_json(), h));
         }
         w.finish()
     }

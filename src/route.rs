@@ -7,7 +7,7 @@
 //! hand out borrowed pointers that live as long as the caller's reference to the route.
 
 use crate::error::{quote, Error, Result, Status};
-use crate::health::{Health, HealthStatus};
+use crate::health::{write_go_string, Health, HealthStatus, RenderedHealth};
 use crate::text::CText;
 use crate::upstream::Upstream;
 use parking_lot::{Mutex, MutexGuard};
@@ -81,6 +81,11 @@ pub type Finalizer = Box<dyn FnOnce(u64) + Send + Sync>;
 pub struct Identity {
     kind: Kind,
     alias: CText,
+    /// The alias rendered as a JSON string, once (the health JSON's keys).
+    alias_json: Box<[u8]>,
+    /// The alias's first 16 bytes as a big-endian number (zero-padded): ordering these agrees
+    /// with ordering the aliases bytewise whenever they differ, so sorts rarely read the text.
+    alias_prefix: u128,
     key: Option<CText>,
     display_name: Option<CText>,
     provider: CText,
@@ -99,6 +104,14 @@ impl Identity {
     /// The route's name (the seed's `Name()`).
     pub fn alias(&self) -> &CText {
         &self.alias
+    }
+    /// The alias as Go's encoding/json writes it, quotes included.
+    pub fn alias_json(&self) -> &[u8] {
+        &self.alias_json
+    }
+    /// The alias's first 16 bytes as a big-endian number (see the field's comment).
+    pub fn alias_prefix(&self) -> u128 {
+        self.alias_prefix
     }
     /// The route's key in its pool; the alias unless set.
     pub fn key(&self) -> &CText {
@@ -136,6 +149,7 @@ impl Identity {
     fn heap_bytes(&self) -> usize {
         let opt = |t: &Option<CText>| t.as_ref().map_or(0, CText::heap_bytes);
         self.alias.heap_bytes()
+            + self.alias_json.len()
             + opt(&self.key)
             + opt(&self.display_name)
             + self.provider.heap_bytes()
@@ -163,7 +177,7 @@ static LIVE_ROUTES: AtomicUsize = AtomicUsize::new(0);
 pub struct Route {
     frozen: OnceLock<Identity>,
     draft: Mutex<Draft>,
-    health: Mutex<Option<Health>>,
+    health: Mutex<Option<RenderedHealth>>,
 }
 
 /// How many `Route` values exist in this process (for leak checks).
@@ -210,6 +224,17 @@ impl Route {
                 ident: Some(Box::new(Identity {
                     kind,
                     alias: CText::new(alias),
+                    alias_prefix: {
+                        let mut buf = [0u8; 16];
+                        let n = alias.len().min(16);
+                        buf[..n].copy_from_slice(&alias.as_bytes()[..n]);
+                        u128::from_be_bytes(buf)
+                    },
+                    alias_json: {
+                        let mut json = Vec::with_capacity(alias.len() + 2);
+                        write_go_string(&mut json, alias.as_bytes());
+                        json.into_boxed_slice()
+                    },
                     key: None,
                     display_name: None,
                     provider: CText::empty(),
@@ -391,7 +416,7 @@ impl Route {
         Registration { route: self, draft }
     }
 
-    /// Records health. Any thread, any time.
+    /// Records health. Any thread, any time. Its JSON is rendered here, outside the lock.
     pub fn set_health(
         &self,
         status: HealthStatus,
@@ -399,39 +424,35 @@ impl Route {
         latency: Duration,
         detail: &[u8],
     ) {
-        let health = Health {
+        let health = RenderedHealth::new(Health {
             status,
             uptime,
             latency,
             detail: Box::from(detail),
-        };
+        });
         // Drop the old record after releasing the lock.
         let _old = self.health.lock().replace(health);
     }
 
     /// The health status (`Unknown` when never set).
     pub fn health_status(&self) -> HealthStatus {
-        self.health
-            .lock()
-            .as_ref()
-            .map_or(HealthStatus::Unknown, |h| h.status)
+        self.with_rendered_health(|h| h.health().status)
     }
 
     /// A copy of the health; `Health::never_set()` when never set.
     pub fn health(&self) -> Health {
-        self.health.lock().clone().unwrap_or_else(Health::never_set)
+        self.with_health(Health::clone)
     }
 
     /// Runs `f` on the health record (or on `never_set` values) without copying it.
     pub fn with_health<R>(&self, f: impl FnOnce(&Health) -> R) -> R {
+        self.with_rendered_health(|h| f(h.health()))
+    }
+
+    /// Runs `f` on the health record with its rendered JSON.
+    pub fn with_rendered_health<R>(&self, f: impl FnOnce(&RenderedHealth) -> R) -> R {
         let guard = self.health.lock();
-        match &*guard {
-            Some(h) => f(h),
-            None => {
-                drop(guard);
-                f(&Health::never_set())
-            }
-        }
+        f(guard.as_ref().unwrap_or(RenderedHealth::never_set()))
     }
 
     /// Heap bytes owned by the route's strings and health detail (not the struct itself).
@@ -439,7 +460,11 @@ impl Route {
         let ident = self.with_identity(Identity::heap_bytes);
         let draft = self.draft.lock();
         let retired: usize = draft.retired.iter().map(CText::heap_bytes).sum();
-        let health = self.health.lock().as_ref().map_or(0, |h| h.detail.len());
+        let health = self
+            .health
+            .lock()
+            .as_ref()
+            .map_or(0, RenderedHealth::heap_bytes);
         ident + retired + health
     }
 }

@@ -328,3 +328,34 @@ fn logging_reports_added_reloaded_replaced_removed_and_cleared() {
         ]
     );
 }
+
+#[test]
+fn health_json_shows_new_health_at_once_and_never_holds_deleted_routes() {
+    let reg = Registry::new();
+    let a = http("a");
+    reg.add(&a);
+    reg.add(&http("b"));
+    assert!(reg
+        .health_json(HealthFormat::Simple)
+        .contains(r#""a":"unknown""#));
+    // The order is cached per generation; the health values are not.
+    a.set_health(HealthStatus::Healthy, Duration::ZERO, Duration::ZERO, b"");
+    assert!(reg
+        .health_json(HealthFormat::Simple)
+        .contains(r#""a":"healthy""#));
+    a.set_health(HealthStatus::Error, Duration::ZERO, Duration::ZERO, b"boom");
+    assert!(reg.health_json(HealthFormat::Full).contains("boom"));
+    // A delete drops the cached order with its references.
+    reg.del(Kind::Http, "a");
+    assert_eq!(
+        Arc::strong_count(&a),
+        1,
+        "only the test holds the deleted route"
+    );
+    assert_eq!(reg.health_json(HealthFormat::Simple), r#"{"b":"unknown"}"#);
+    reg.add(&http("c"));
+    assert_eq!(
+        reg.health_json(HealthFormat::Simple),
+        r#"{"b":"unknown","c":"unknown"}"#
+    );
+}
