@@ -8,6 +8,15 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+/// A place where the `fault-injection` feature lets tests make the core panic (see
+/// `fault.rs`); without the feature it is nothing.
+macro_rules! fault_point {
+    ($name:expr) => {
+        #[cfg(feature = "fault-injection")]
+        $crate::fault::hit($name);
+    };
+}
+
 pub mod clock;
 pub mod context;
 pub mod error;

@@ -144,6 +144,7 @@ impl Pool {
         let now = self.clock.now();
         let (hash, shard) = self.locate(key.as_bytes());
         let mut table = shard.write();
+        fault_point!("pool.add");
         match table.entry(hash, |e| *e.key == *key, self.rehash()) {
             TableEntry::Occupied(mut occ) => {
                 let entry = occ.get_mut();
@@ -248,6 +249,7 @@ impl Pool {
         let removed = {
             let (hash, shard) = self.locate(key.as_bytes());
             let mut table = shard.write();
+            fault_point!("pool.del");
             let entry = table.find_mut(hash, |e| *e.key == *key)?;
             if matches!(entry.slot, Slot::Dead(_)) {
                 return None;
@@ -335,6 +337,7 @@ impl Pool {
     /// one consistent moment), in no particular order.
     pub fn snapshot(&self) -> Vec<Arc<Route>> {
         let guards: Vec<_> = self.shards.iter().map(|s| s.0.read()).collect();
+        fault_point!("pool.snapshot");
         let mut out = Vec::with_capacity(self.size());
         for g in &guards {
             out.extend(g.iter().filter_map(|e| match &e.slot {

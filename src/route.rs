@@ -431,7 +431,11 @@ impl Route {
             detail: Box::from(detail),
         });
         // Drop the old record after releasing the lock.
-        let _old = self.health.lock().replace(health);
+        let _old = {
+            let mut slot = self.health.lock();
+            fault_point!("route.set_health");
+            slot.replace(health)
+        };
     }
 
     /// The health status (`Unknown` when never set).
@@ -452,6 +456,7 @@ impl Route {
     /// Runs `f` on the health record with its rendered JSON.
     pub fn with_rendered_health<R>(&self, f: impl FnOnce(&RenderedHealth) -> R) -> R {
         let guard = self.health.lock();
+        fault_point!("route.health");
         f(guard.as_ref().unwrap_or(RenderedHealth::never_set()))
     }
 

@@ -161,3 +161,88 @@ fn core_panics_inside_locks_do_not_poison_the_registry() {
     rr_route_release(r);
     rr_registry_free(reg);
 }
+
+#[test]
+fn panics_inside_the_core_while_holding_locks_leave_it_usable() {
+    let _g = quiet();
+    let reg = rr_registry_new();
+    let a = make_route("a");
+    let b = make_route("b");
+    assert_eq!(rr_add(reg, a), RR_OK);
+    let check_usable = || {
+        // Nothing is left locked: every operation that takes these locks works.
+        let r = make_route("probe");
+        assert_eq!(rr_add(reg, r), RR_OK);
+        assert_eq!(
+            rr_route_set_health(r, RR_HEALTH_STATUS_HEALTHY, 1, 1, std::ptr::null(), 0),
+            RR_OK
+        );
+        assert_eq!(rr_route_health_status(r), RR_HEALTH_STATUS_HEALTHY);
+        let json = rr_health_json(reg, RR_HEALTH_SIMPLE);
+        assert!(!json.is_null());
+        rr_string_free(json);
+        assert!(rr_iter_all(reg, None, std::ptr::null_mut()) == 0);
+        assert_eq!(rr_del(reg, r), RR_OK);
+        rr_route_release(r);
+        let got = rr_get(reg, "a".as_ptr().cast(), 1);
+        assert_eq!(got, a, "the route added before the faults is still there");
+        rr_route_release(got);
+    };
+    // (point, the call that reaches it, what it must return)
+    set_target(Some("pool.add"));
+    assert_eq!(rr_add(reg, b), RR_PANIC);
+    expect_core_fault("rr_add", "pool.add");
+    assert!(
+        !rr_route_is_frozen(b),
+        "a route whose add panicked is not registered"
+    );
+    set_target(None);
+    check_usable();
+
+    set_target(Some("pool.del"));
+    assert_eq!(rr_del(reg, a), RR_PANIC);
+    expect_core_fault("rr_del", "pool.del");
+    set_target(None);
+    check_usable();
+
+    set_target(Some("pool.snapshot"));
+    assert!(rr_health_json(reg, RR_HEALTH_FULL).is_null());
+    expect_core_fault("rr_health_json", "pool.snapshot");
+    set_target(None);
+    check_usable();
+
+    set_target(Some("route.health"));
+    assert!(rr_health_json(reg, RR_HEALTH_FULL).is_null());
+    expect_core_fault("rr_health_json", "route.health");
+    set_target(None);
+    check_usable();
+
+    set_target(Some("route.set_health"));
+    assert_eq!(
+        rr_route_set_health(a, RR_HEALTH_STATUS_ERROR, 0, 0, std::ptr::null(), 0),
+        RR_PANIC
+    );
+    expect_core_fault("rr_route_set_health", "route.set_health");
+    set_target(None);
+    check_usable();
+    assert_eq!(
+        rr_route_health_status(a),
+        RR_HEALTH_STATUS_UNKNOWN,
+        "the panicked update did not land"
+    );
+
+    assert_eq!(rr_add(reg, b), RR_OK);
+    assert_eq!(rr_num_active_routes(reg), 2);
+    rr_route_release(a);
+    rr_route_release(b);
+    rr_registry_free(reg);
+}
+
+fn expect_core_fault(export: &str, point: &str) {
+    let msg = last_error_text();
+    assert!(
+        msg.contains(&format!("panic in {export}"))
+            && msg.contains(&format!("injected fault in {point}")),
+        "{point}: {msg}"
+    );
+}

@@ -209,8 +209,7 @@ pub(crate) use ffi_guard;
 /// `RR_FAULT_INJECT` (tests set it; see tests/fault_injection.rs). Otherwise nothing.
 #[inline(always)]
 pub(crate) fn fault_point(_name: &str) {
-    #[cfg(feature = "fault-injection")]
-    crate::fault::hit(_name);
+    fault_point!(_name);
 }
 
 /// The bytes `ptr[0..len]`; NULL is allowed only with `len == 0`.
