@@ -74,6 +74,8 @@ soak: lib
 
 bench:
 	$(CARGO) bench --bench registry
+	$(CARGO) bench --bench abi_overhead
+	$(CARGO) bench --bench scaling
 	$(MAKE) -C bindings/go bench
 	$(MAKE) -C bindings/python bench
 
