@@ -10,17 +10,13 @@ use route_registry::ffi::version::*;
 use route_registry::ffi::*;
 use std::sync::Mutex;
 
+mod common;
+use common::{http_route, last_error};
+
 // The fault target is process-wide: run the cases one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 type Call<'a> = (&'a str, Box<dyn Fn() -> rr_status + 'a>);
-
-fn last_error_text() -> String {
-    let e = rr_last_error();
-    // SAFETY: the library returns len valid bytes.
-    String::from_utf8(unsafe { std::slice::from_raw_parts(e.ptr.cast::<u8>(), e.len) }.to_vec())
-        .unwrap()
-}
 
 fn quiet() -> std::sync::MutexGuard<'static, ()> {
     let g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -28,25 +24,8 @@ fn quiet() -> std::sync::MutexGuard<'static, ()> {
     g
 }
 
-fn make_route(alias: &str) -> *mut rr_route {
-    let mut r = std::ptr::null_mut();
-    let url = "http://10.0.0.1:80";
-    assert_eq!(
-        rr_route_new(
-            RR_KIND_HTTP,
-            alias.as_ptr().cast(),
-            alias.len(),
-            url.as_ptr().cast(),
-            url.len(),
-            &mut r
-        ),
-        RR_OK
-    );
-    r
-}
-
 fn expect_panic_message(name: &str) {
-    let msg = last_error_text();
+    let msg = last_error();
     assert!(
         msg.contains(&format!("panic in {name}")) && msg.contains("injected fault"),
         "{name}: {msg}"
@@ -57,7 +36,7 @@ fn expect_panic_message(name: &str) {
 fn status_returning_exports_give_rr_panic_and_the_registry_stays_usable() {
     let _g = quiet();
     let reg = rr_registry_new();
-    let r = make_route("a");
+    let r = http_route("a");
     let key = "a";
     let cases: Vec<Call> = vec![
         ("rr_add", Box::new(|| rr_add(reg, r))),
@@ -107,7 +86,7 @@ fn status_returning_exports_give_rr_panic_and_the_registry_stays_usable() {
 fn pointer_and_value_returning_exports_give_their_nothing_value() {
     let _g = quiet();
     let reg = rr_registry_new();
-    let r = make_route("b");
+    let r = http_route("b");
     assert_eq!(rr_add(reg, r), RR_OK);
     let ctx = rr_with_route_context(std::ptr::null(), r);
 
@@ -145,14 +124,14 @@ fn core_panics_inside_locks_do_not_poison_the_registry() {
     // lock while visiting) and a logger panics inside add (called after locks are released).
     let _g = quiet();
     let reg = rr_registry_new();
-    let r = make_route("c");
+    let r = http_route("c");
     // (A C callback cannot unwind at all; a Rust sink can, so it stands in for one here.)
     route_registry::log::set_sink(
         route_registry::log::LevelFilter::Debug,
         Some(std::sync::Arc::new(|_, _: &str| panic!("logger exploded"))),
     );
     assert_eq!(rr_add(reg, r), RR_PANIC);
-    assert!(last_error_text().contains("logger exploded"));
+    assert!(last_error().contains("logger exploded"));
     route_registry::log::set_sink(route_registry::log::LevelFilter::Off, None);
     // The add itself completed before the logger ran; the registry is consistent.
     assert_eq!(rr_num_active_routes(reg), 1);
@@ -166,12 +145,12 @@ fn core_panics_inside_locks_do_not_poison_the_registry() {
 fn panics_inside_the_core_while_holding_locks_leave_it_usable() {
     let _g = quiet();
     let reg = rr_registry_new();
-    let a = make_route("a");
-    let b = make_route("b");
+    let a = http_route("a");
+    let b = http_route("b");
     assert_eq!(rr_add(reg, a), RR_OK);
     let check_usable = || {
         // Nothing is left locked: every operation that takes these locks works.
-        let r = make_route("probe");
+        let r = http_route("probe");
         assert_eq!(rr_add(reg, r), RR_OK);
         assert_eq!(
             rr_route_set_health(r, RR_HEALTH_STATUS_HEALTHY, 1, 1, std::ptr::null(), 0),
@@ -239,7 +218,7 @@ fn panics_inside_the_core_while_holding_locks_leave_it_usable() {
 }
 
 fn expect_core_fault(export: &str, point: &str) {
-    let msg = last_error_text();
+    let msg = last_error();
     assert!(
         msg.contains(&format!("panic in {export}"))
             && msg.contains(&format!("injected fault in {point}")),

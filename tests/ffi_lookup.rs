@@ -3,15 +3,10 @@
 
 use route_registry::ffi::registry::*;
 use route_registry::ffi::route::*;
-use route_registry::ffi::version::rr_last_error;
 use route_registry::ffi::*;
 
-fn last_error() -> String {
-    let e = rr_last_error();
-    // SAFETY: the library returns len valid bytes.
-    String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(e.ptr.cast::<u8>(), e.len) })
-        .into_owned()
-}
+mod common;
+use common::last_error;
 
 #[test]
 fn lookups_hit_miss_and_refuse_bad_keys() {

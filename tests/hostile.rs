@@ -9,6 +9,9 @@ use route_registry::ffi::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+mod common;
+use common::http_route;
+
 /// Counts bytes allocated by the current thread.
 struct Counting;
 thread_local! {
@@ -34,19 +37,7 @@ fn allocated_by<T>(f: impl FnOnce() -> T) -> (T, usize) {
 
 fn registry_with_one_route() -> (*mut rr_registry, *mut rr_route) {
     let reg = rr_registry_new();
-    let mut r = std::ptr::null_mut();
-    let (a, u) = ("app", "http://10.0.0.1:80");
-    assert_eq!(
-        rr_route_new(
-            RR_KIND_HTTP,
-            a.as_ptr().cast(),
-            3,
-            u.as_ptr().cast(),
-            u.len(),
-            &mut r
-        ),
-        RR_OK
-    );
+    let r = http_route("app");
     assert_eq!(rr_add(reg, r), RR_OK);
     (reg, r)
 }

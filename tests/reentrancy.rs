@@ -10,30 +10,16 @@ use std::ffi::{c_char, c_void};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-static REENTERED: AtomicUsize = AtomicUsize::new(0);
+mod common;
+use common::http_route;
 
-fn new_route(alias: &str) -> *mut rr_route {
-    let mut r = std::ptr::null_mut();
-    let u = "http://10.0.0.1:80";
-    assert_eq!(
-        rr_route_new(
-            RR_KIND_HTTP,
-            alias.as_ptr().cast(),
-            alias.len(),
-            u.as_ptr().cast(),
-            u.len(),
-            &mut r
-        ),
-        RR_OK
-    );
-    r
-}
+static REENTERED: AtomicUsize = AtomicUsize::new(0);
 
 /// Does a bit of everything with the registry in `ud`.
 fn reenter(reg: *mut rr_registry, tag: usize) {
     let n = REENTERED.fetch_add(1, Ordering::SeqCst);
     let alias = format!("inner-{tag}-{n}");
-    let r = new_route(&alias);
+    let r = http_route(&alias);
     rr_add(reg, r);
     let got = rr_get(reg, alias.as_ptr().cast(), alias.len());
     rr_route_release(got);
@@ -63,7 +49,7 @@ fn callbacks_may_reenter_the_library() {
     std::thread::spawn(move || {
         let reg = rr_registry_new();
         rr_set_logger(RR_LOG_DEBUG, Some(logger), reg.cast());
-        let r = new_route("outer");
+        let r = http_route("outer");
         assert_eq!(rr_add(reg, r), RR_OK); // logs "added": the logger re-enters
         rr_set_logger(RR_LOG_DEBUG, Some(logger), reg.cast());
         let visited = rr_iter_all(reg, Some(visitor), reg.cast());
