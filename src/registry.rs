@@ -48,12 +48,13 @@ static GLOBAL: LazyLock<Registry> = LazyLock::new(Registry::new);
 
 /// One route per alias from the three pools' snapshots (in pool order): the last in the order
 /// (alias, pool, key), sorted by alias.
-fn health_winners(snapshots: &[Vec<Arc<Route>>; 3]) -> Vec<&Arc<Route>> {
+/// Winners are given as (pool, index in that pool's snapshot).
+fn health_winners(snapshots: &[Vec<Arc<Route>>; 3]) -> Vec<(usize, usize)> {
     struct Item<'a> {
         alias: &'a str,
         rank: usize,
         key: &'a str,
-        route: &'a Arc<Route>,
+        at: (usize, usize),
     }
     let total = snapshots.iter().map(Vec::len).sum();
     let mut items: Vec<Item<'_>> = Vec::with_capacity(total);
@@ -61,14 +62,14 @@ fn health_winners(snapshots: &[Vec<Arc<Route>>; 3]) -> Vec<&Arc<Route>> {
     // touching the strings.
     let mut order: Vec<(u128, u32)> = Vec::with_capacity(total);
     for (rank, snap) in snapshots.iter().enumerate() {
-        for route in snap {
+        for (i, route) in snap.iter().enumerate() {
             let id = ident(route);
             order.push((id.alias_prefix(), items.len() as u32));
             items.push(Item {
                 alias: id.alias(),
                 rank,
                 key: id.key(),
-                route,
+                at: (rank, i),
             });
         }
     }
@@ -78,15 +79,15 @@ fn health_winners(snapshots: &[Vec<Arc<Route>>; 3]) -> Vec<&Arc<Route>> {
             (x.alias, x.rank, x.key).cmp(&(y.alias, y.rank, y.key))
         })
     });
-    let mut out: Vec<&Arc<Route>> = Vec::with_capacity(order.len());
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(order.len());
     let mut last: Option<(u128, &str)> = None;
     for (prefix, i) in order {
         let it = &items[i as usize];
         // Different prefixes mean different aliases: compare the text only on a tie.
         let same = last.is_some_and(|(p, a)| p == prefix && a == it.alias);
         match out.last_mut() {
-            Some(slot) if same => *slot = it.route,
-            _ => out.push(it.route),
+            Some(slot) if same => *slot = it.at,
+            _ => out.push(it.at),
         }
         last = Some((prefix, it.alias));
     }
@@ -345,7 +346,15 @@ impl Registry {
             }
         }
         let snapshots = self.snapshots();
-        let order: HealthOrder = health_winners(&snapshots).into_iter().cloned().collect();
+        let winners = health_winners(&snapshots);
+        // Move the winners out of the snapshots rather than clone them: 10 000 fewer
+        // reference-count round trips on as many cache lines.
+        let mut slots = snapshots.map(|v| v.into_iter().map(Some).collect::<Vec<_>>());
+        let order: HealthOrder = winners
+            .into_iter()
+            .filter_map(|(pool, i)| slots[pool][i].take())
+            .collect();
+        drop(slots);
         // Keep it only if nothing changed meanwhile; a later mutation drops it in `bump`.
         let replaced = {
             let mut slot = self.health_order.lock();

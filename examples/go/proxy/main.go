@@ -67,8 +67,16 @@ func serve(ctx context.Context, routesPath, listen string, interval time.Duratio
 	}
 	srv := &http.Server{Handler: NewProxy(reg), ReadHeaderTimeout: 10 * time.Second}
 	checkCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go (&Checker{Reg: reg, Timeout: 2 * time.Second}).Run(checkCtx, interval)
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		(&Checker{Reg: reg, Timeout: 2 * time.Second}).Run(checkCtx, interval)
+	}()
+	// Stop the checker and wait for it before the registry is closed (defers run last-first).
+	defer func() {
+		cancel()
+		<-checked
+	}()
 	slog.Info("proxy listening", "addr", ln.Addr().String(), "routes", reg.NumAllRoutes())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
