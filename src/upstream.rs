@@ -243,6 +243,32 @@ fn unhex(c: u8) -> u8 {
     }
 }
 
+/// Go's `setPath`/`setFragment`: the decoded form, and the raw form only when re-escaping the
+/// decoded form would not give the input back.
+fn decode_with_raw(input: &[u8], mode: Mode) -> GoResult<(Vec<u8>, Vec<u8>)> {
+    let decoded = unescape(input, mode)?;
+    let raw = if escape(&decoded, mode) == input {
+        Vec::new()
+    } else {
+        input.to_vec()
+    };
+    Ok((decoded, raw))
+}
+
+/// Whether the raw form is usable: set, validly encoded, and decoding to `decoded`.
+fn raw_matches(raw: &[u8], decoded: &[u8], mode: Mode) -> bool {
+    !raw.is_empty() && valid_encoded(raw, mode) && unescape(raw, mode).is_ok_and(|d| d == decoded)
+}
+
+/// Go's `EscapedPath`/`EscapedFragment`: the raw form when it matches, else the escaped one.
+fn escaped_with_raw(decoded: &[u8], raw: &[u8], mode: Mode) -> Vec<u8> {
+    if raw_matches(raw, decoded, mode) {
+        raw.to_vec()
+    } else {
+        escape(decoded, mode)
+    }
+}
+
 /// Go's `unescape` for the modes above (there `+` stays `+`).
 fn unescape(s: &[u8], mode: Mode) -> GoResult<Vec<u8>> {
     let escape_error = |bad: &[u8]| format!("invalid URL escape {}", q(bad));
@@ -489,46 +515,24 @@ impl GoUrl {
 
     /// Path decoded; RawPath only when the default re-escaping would differ from the input.
     fn set_path(&mut self, p: &[u8]) -> GoResult<()> {
-        self.path = unescape(p, Mode::Path)?;
-        self.raw_path = if escape(&self.path, Mode::Path) == p {
-            Vec::new()
-        } else {
-            p.to_vec()
-        };
+        (self.path, self.raw_path) = decode_with_raw(p, Mode::Path)?;
         Ok(())
     }
 
     fn escaped_path(&self) -> Vec<u8> {
-        if !self.raw_path.is_empty()
-            && valid_encoded(&self.raw_path, Mode::Path)
-            && unescape(&self.raw_path, Mode::Path).is_ok_and(|p| p == self.path)
-        {
-            return self.raw_path.clone();
-        }
-        if self.path == b"*" {
+        if self.path == b"*" && !raw_matches(&self.raw_path, &self.path, Mode::Path) {
             return b"*".to_vec(); // Go issue 11202
         }
-        escape(&self.path, Mode::Path)
+        escaped_with_raw(&self.path, &self.raw_path, Mode::Path)
     }
 
     fn set_fragment(&mut self, f: &[u8]) -> GoResult<()> {
-        self.fragment = unescape(f, Mode::Fragment)?;
-        self.raw_fragment = if escape(&self.fragment, Mode::Fragment) == f {
-            Vec::new()
-        } else {
-            f.to_vec()
-        };
+        (self.fragment, self.raw_fragment) = decode_with_raw(f, Mode::Fragment)?;
         Ok(())
     }
 
     fn escaped_fragment(&self) -> Vec<u8> {
-        if !self.raw_fragment.is_empty()
-            && valid_encoded(&self.raw_fragment, Mode::Fragment)
-            && unescape(&self.raw_fragment, Mode::Fragment).is_ok_and(|f| f == self.fragment)
-        {
-            return self.raw_fragment.clone();
-        }
-        escape(&self.fragment, Mode::Fragment)
+        escaped_with_raw(&self.fragment, &self.raw_fragment, Mode::Fragment)
     }
 
     /// Go's `URL.String()`.
