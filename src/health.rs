@@ -115,14 +115,18 @@ impl Health {
     }
 }
 
-/// A health record with its JSON value rendered once, when the health is set, so that the
-/// health JSON of a large registry is mostly copying (it is asked for far more often than a
-/// single route's health changes).
+/// A health record with its JSON rendered once, when the health is set, so that the health
+/// JSON of a large registry is mostly copying (it is asked for far more often than a single
+/// route's health changes). Rendered for a route, the text is the whole entry
+/// `"<alias>":{...}`, so the health JSON reads one buffer per route.
 #[derive(Clone, Debug)]
 pub struct RenderedHealth {
     health: Health,
-    /// `{"status":..,"uptime":..,"latency":..,"detail":..}`
-    json: Box<[u8]>,
+    /// `<key>:{"status":..,"uptime":..,"latency":..,"detail":..}`, or only the value when
+    /// rendered without a key.
+    json: Box<str>,
+    /// Where the value starts in `json` (0 without a key).
+    value_at: usize,
     /// Where `,"detail":` starts in `json`.
     detail_at: usize,
 }
@@ -133,7 +137,18 @@ static NEVER_SET: LazyLock<RenderedHealth> =
 impl RenderedHealth {
     /// Renders `health`'s JSON value.
     pub fn new(health: Health) -> Self {
-        let mut out = Vec::with_capacity(72 + health.detail.len());
+        Self::with_key("", health)
+    }
+
+    /// Renders the entry `<key_json>:<value>`; `key_json` is a JSON string, quotes included
+    /// (see [`go_string`]). An empty `key_json` renders the value alone.
+    pub fn with_key(key_json: &str, health: Health) -> Self {
+        let mut out = Vec::with_capacity(key_json.len() + 73 + health.detail.len());
+        out.extend_from_slice(key_json.as_bytes());
+        if !key_json.is_empty() {
+            out.push(b':');
+        }
+        let value_at = out.len();
         out.extend_from_slice(b"{\"status\":");
         write_status(&mut out, health.status);
         out.extend_from_slice(b",\"uptime\":");
@@ -146,7 +161,8 @@ impl RenderedHealth {
         out.push(b'}');
         RenderedHealth {
             health,
-            json: out.into_boxed_slice(),
+            json: into_string(out).into_boxed_str(),
+            value_at,
             detail_at,
         }
     }
@@ -161,15 +177,35 @@ impl RenderedHealth {
         &self.health
     }
 
+    /// Whether this was rendered with a key (`with_key`), so `write_entry` can be used.
+    pub fn has_key(&self) -> bool {
+        self.value_at > 0
+    }
+
     /// Appends the JSON value for `format`.
-    pub fn write_value(&self, format: HealthFormat, out: &mut Vec<u8>) {
+    pub fn write_value(&self, format: HealthFormat, out: &mut String) {
         match format {
-            HealthFormat::Full => out.extend_from_slice(&self.json),
+            HealthFormat::Full => out.push_str(&self.json[self.value_at..]),
             HealthFormat::WithoutDetail => {
-                out.extend_from_slice(&self.json[..self.detail_at]);
-                out.push(b'}');
+                out.push_str(&self.json[self.value_at..self.detail_at]);
+                out.push('}');
             }
-            HealthFormat::Simple => write_status(out, self.health.status),
+            HealthFormat::Simple => write_status_str(out, self.health.status),
+        }
+    }
+
+    /// Appends `<key>:<value>` for `format`; only for a record rendered with a key.
+    fn write_entry(&self, format: HealthFormat, out: &mut String) {
+        match format {
+            HealthFormat::Full => out.push_str(&self.json),
+            HealthFormat::WithoutDetail => {
+                out.push_str(&self.json[..self.detail_at]);
+                out.push('}');
+            }
+            HealthFormat::Simple => {
+                out.push_str(&self.json[..self.value_at]);
+                write_status_str(out, self.health.status);
+            }
         }
     }
 
@@ -182,7 +218,7 @@ impl RenderedHealth {
 /// Builds a health JSON object entry by entry. Entries must come sorted by alias with no
 /// alias twice (the order Go's encoder gives map keys).
 pub struct HealthJsonWriter {
-    out: Vec<u8>,
+    out: String,
     format: HealthFormat,
     empty: bool,
 }
@@ -190,13 +226,19 @@ pub struct HealthJsonWriter {
 impl HealthJsonWriter {
     /// A writer for about `entries` entries.
     pub fn new(format: HealthFormat, entries: usize) -> Self {
-        let per = if format == HealthFormat::Simple {
-            24
-        } else {
-            96
+        let per = match format {
+            HealthFormat::Simple => 24,
+            HealthFormat::WithoutDetail => 80,
+            HealthFormat::Full => 112,
         };
-        let mut out = Vec::with_capacity(2 + entries * per);
-        out.push(b'{');
+        Self::with_capacity(format, 2 + entries * per)
+    }
+
+    /// A writer whose buffer starts with `bytes` of room (one more is kept for a C string's
+    /// terminating NUL, so handing the text to C does not copy it).
+    pub fn with_capacity(format: HealthFormat, bytes: usize) -> Self {
+        let mut out = String::with_capacity(bytes + 1);
+        out.push('{');
         HealthJsonWriter {
             out,
             format,
@@ -206,44 +248,41 @@ impl HealthJsonWriter {
 
     /// Appends `"<alias>":<health>`.
     pub fn entry(&mut self, alias: &str, h: &Health) {
-        let out = &mut self.out;
+        self.entry_rendered(
+            &go_string(alias.as_bytes()),
+            &RenderedHealth::new(h.clone()),
+        );
+    }
+
+    fn comma(&mut self) {
         if !std::mem::take(&mut self.empty) {
-            out.push(b',');
+            self.out.push(',');
         }
-        write_go_string(out, alias.as_bytes());
-        out.push(b':');
-        if self.format == HealthFormat::Simple {
-            write_status(out, h.status);
-            return;
-        }
-        out.extend_from_slice(b"{\"status\":");
-        write_status(out, h.status);
-        out.extend_from_slice(b",\"uptime\":");
-        write_duration(out, h.uptime);
-        out.extend_from_slice(b",\"latency\":");
-        write_duration(out, h.latency);
-        if self.format == HealthFormat::Full {
-            out.extend_from_slice(b",\"detail\":");
-            write_go_string(out, &h.detail);
-        }
-        out.push(b'}');
     }
 
     /// Appends `<alias_json>:<value>`, where `alias_json` is the alias already rendered as a
     /// JSON string.
-    pub fn entry_rendered(&mut self, alias_json: &[u8], h: &RenderedHealth) {
-        if !std::mem::take(&mut self.empty) {
-            self.out.push(b',');
-        }
-        self.out.extend_from_slice(alias_json);
-        self.out.push(b':');
+    pub fn entry_rendered(&mut self, alias_json: &str, h: &RenderedHealth) {
+        self.comma();
+        self.out.push_str(alias_json);
+        self.out.push(':');
         h.write_value(self.format, &mut self.out);
+    }
+
+    /// Appends the entry `h` was rendered as (see [`RenderedHealth::with_key`]); an `h`
+    /// rendered without a key is written under `alias_json`.
+    pub fn entry_keyed(&mut self, alias_json: &str, h: &RenderedHealth) {
+        if !h.has_key() {
+            return self.entry_rendered(alias_json, h);
+        }
+        self.comma();
+        h.write_entry(self.format, &mut self.out);
     }
 
     /// The JSON text.
     pub fn finish(mut self) -> String {
-        self.out.push(b'}');
-        into_string(self.out)
+        self.out.push('}');
+        self.out
     }
 }
 
@@ -284,6 +323,12 @@ fn into_string(out: Vec<u8>) -> String {
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
+fn write_status_str(out: &mut String, s: HealthStatus) {
+    out.push('"');
+    out.push_str(s.as_str());
+    out.push('"');
+}
+
 fn write_status(out: &mut Vec<u8>, s: HealthStatus) {
     out.push(b'"');
     out.extend_from_slice(s.as_str().as_bytes());
@@ -306,6 +351,13 @@ fn write_duration(out: &mut Vec<u8>, d: Duration) {
         }
     }
     out.extend_from_slice(&buf[i..]);
+}
+
+/// `s` as a JSON string, as [`write_go_string`] writes it.
+pub fn go_string(s: &[u8]) -> String {
+    let mut out = Vec::with_capacity(s.len() + 2);
+    write_go_string(&mut out, s);
+    into_string(out)
 }
 
 /// Writes `s` as a JSON string exactly as Go's `encoding/json` (HTML escaping on, Go ≥ 1.22):
@@ -472,16 +524,28 @@ mod tests {
             detail: Box::from(&b"<x>\xff\n"[..]),
         };
         let rendered = RenderedHealth::new(h.clone());
-        let mut alias_json = Vec::new();
-        write_go_string(&mut alias_json, "a&b".as_bytes());
+        let alias_json = go_string("a&b".as_bytes());
+        let keyed = RenderedHealth::with_key(&alias_json, h.clone());
+        assert!(keyed.has_key() && !rendered.has_key());
         for format in [
             HealthFormat::Full,
             HealthFormat::WithoutDetail,
             HealthFormat::Simple,
         ] {
-            let mut w = HealthJsonWriter::new(format, 1);
+            let want = render(format, &[("a&b", &h), ("c", &h)]);
+            let mut w = HealthJsonWriter::new(format, 2);
             w.entry_rendered(&alias_json, &rendered);
-            assert_eq!(w.finish(), render(format, &[("a&b", &h)]));
+            w.entry_rendered("\"c\"", &rendered);
+            assert_eq!(w.finish(), want);
+            // Keyed: its own key is used; unkeyed: the one given.
+            let mut w = HealthJsonWriter::new(format, 2);
+            w.entry_keyed("\"ignored\"", &keyed);
+            w.entry_keyed("\"c\"", &rendered);
+            assert_eq!(w.finish(), want);
+            let (mut a, mut b) = (String::new(), String::new());
+            rendered.write_value(format, &mut a);
+            keyed.write_value(format, &mut b);
+            assert_eq!(a, b);
         }
         assert_eq!(RenderedHealth::never_set().health(), &Health::never_set());
     }

@@ -24,6 +24,7 @@ pub mod error;
 pub mod fault;
 pub mod ffi;
 pub mod health;
+mod health_index;
 mod lock;
 pub mod log;
 pub mod pool;

@@ -4,6 +4,7 @@
 //! measurement that chose this over a single lock).
 
 use crate::clock::Clock;
+use crate::health_index::HealthIndex;
 use crate::lock::ReadMostly;
 use crate::route::Route;
 use hashbrown::hash_table::Entry as TableEntry;
@@ -62,6 +63,8 @@ pub struct Pool {
     /// Clock time (ns) before which a purge cannot remove anything; 0 = unknown.
     next_purge_ns: AtomicU64,
     clock: Arc<dyn Clock>,
+    /// The registry's health index and this pool's rank in it, told of every change.
+    index: Option<(Arc<HealthIndex>, u8)>,
 }
 
 impl Pool {
@@ -82,6 +85,42 @@ impl Pool {
             tombstones: AtomicUsize::new(0),
             next_purge_ns: AtomicU64::new(0),
             clock,
+            index: None,
+        }
+    }
+
+    /// A pool that tells `index` of every change, as the pool of `rank` (0 HTTP, 1 STREAM,
+    /// 2 EXCLUDED).
+    pub(crate) fn with_index(
+        clock: Arc<dyn Clock>,
+        shards: usize,
+        index: Arc<HealthIndex>,
+        rank: u8,
+    ) -> Self {
+        Pool {
+            index: Some((index, rank)),
+            ..Self::with_shards(clock, shards)
+        }
+    }
+
+    /// Records under the shard lock that `route` became live.
+    fn record_insert(&self, route: &Arc<Route>) {
+        if let Some((index, rank)) = &self.index {
+            index.record_insert(*rank, route);
+        }
+    }
+
+    /// Records under the shard lock that `route` stopped being live.
+    fn record_remove(&self, route: &Arc<Route>) {
+        if let Some((index, rank)) = &self.index {
+            index.record_remove(*rank, route);
+        }
+    }
+
+    /// Brings the index up to date; call with no shard lock held.
+    fn sync_index(&self) {
+        if let Some((index, _)) = &self.index {
+            index.sync();
         }
     }
 
@@ -137,6 +176,22 @@ impl Pool {
         only_if_absent: bool,
         on_insert: impl FnOnce(),
     ) -> AddOutcome {
+        let outcome = self.add_locked(key, priority, route, only_if_absent, on_insert);
+        if !matches!(outcome, AddOutcome::Kept(_)) {
+            self.sync_index();
+        }
+        outcome
+    }
+
+    /// `add` up to the point where the shard lock is released.
+    fn add_locked(
+        &self,
+        key: &str,
+        priority: i32,
+        route: Arc<Route>,
+        only_if_absent: bool,
+        on_insert: impl FnOnce(),
+    ) -> AddOutcome {
         #[cfg(feature = "linearizability-bug")]
         if RACY_ADD.load(Ordering::Relaxed) {
             return self.add_racy(key, priority, route, only_if_absent, on_insert);
@@ -154,6 +209,9 @@ impl Pool {
                             return AddOutcome::Kept(Arc::clone(old));
                         }
                         on_insert();
+                        // Remove first: the two may be equal in the index's order.
+                        self.record_remove(old);
+                        self.record_insert(&route);
                         let Slot::Live(old) = std::mem::replace(&mut entry.slot, Slot::Live(route))
                         else {
                             unreachable!()
@@ -163,6 +221,7 @@ impl Pool {
                     Slot::Dead(at) => {
                         let reload = now.saturating_sub(*at) < TOMBSTONE_TTL;
                         on_insert();
+                        self.record_insert(&route);
                         entry.slot = Slot::Live(route);
                         self.tombstones.fetch_sub(1, Ordering::Relaxed);
                         self.live.fetch_add(1, Ordering::Release);
@@ -176,6 +235,7 @@ impl Pool {
             }
             TableEntry::Vacant(vac) => {
                 on_insert();
+                self.record_insert(&route);
                 vac.insert(Entry {
                     key: key.into(),
                     slot: Slot::Live(route),
@@ -217,11 +277,17 @@ impl Pool {
         std::thread::yield_now();
         let mut table = shard.write();
         on_insert();
+        let new = Arc::clone(&route);
         match table.entry(hash, |e| *e.key == *key, self.rehash()) {
             TableEntry::Occupied(mut occ) => {
                 match std::mem::replace(&mut occ.get_mut().slot, Slot::Live(route)) {
-                    Slot::Live(old) => AddOutcome::Replaced(old),
+                    Slot::Live(old) => {
+                        self.record_remove(&old);
+                        self.record_insert(&new);
+                        AddOutcome::Replaced(old)
+                    }
                     Slot::Dead(at) => {
+                        self.record_insert(&new);
                         self.tombstones.fetch_sub(1, Ordering::Relaxed);
                         self.live.fetch_add(1, Ordering::Release);
                         if now.saturating_sub(at) < TOMBSTONE_TTL {
@@ -233,6 +299,7 @@ impl Pool {
                 }
             }
             TableEntry::Vacant(vac) => {
+                self.record_insert(&new);
                 vac.insert(Entry {
                     key: key.into(),
                     slot: Slot::Live(route),
@@ -257,10 +324,12 @@ impl Pool {
             let Slot::Live(old) = std::mem::replace(&mut entry.slot, Slot::Dead(now)) else {
                 unreachable!()
             };
+            self.record_remove(&old);
             self.live.fetch_sub(1, Ordering::Release);
             self.tombstones.fetch_add(1, Ordering::Relaxed);
             old
         };
+        self.sync_index();
         if self.tombstones.load(Ordering::Relaxed) > TOMBSTONE_PURGE_THRESHOLD {
             let due = self.next_purge_ns.load(Ordering::Relaxed);
             if u128::from(due) <= now.as_nanos() {
@@ -315,6 +384,10 @@ impl Pool {
     /// caller drops them outside every lock.
     pub fn clear(&self) -> Vec<Arc<Route>> {
         let guards: Vec<_> = self.shards.iter().map(|s| s.0.write()).collect();
+        if let Some((index, rank)) = &self.index {
+            // While every shard is locked: no change of this pool can come between.
+            index.record_clear(*rank);
+        }
         let mut out = Vec::with_capacity(self.size());
         let mut taken = Vec::with_capacity(guards.len());
         for mut g in guards {
@@ -330,6 +403,7 @@ impl Pool {
                 Slot::Dead(_) => None,
             }));
         }
+        self.sync_index();
         out
     }
 

@@ -3,11 +3,12 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::Result;
-use crate::health::{HealthFormat, HealthJsonWriter};
+use crate::health::HealthFormat;
+use crate::health_index::HealthIndex;
 use crate::pool::{AddOutcome, Pool};
 use crate::proxmox::Inventory;
 use crate::route::{Identity, Kind, Route};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
@@ -37,62 +38,11 @@ pub struct Registry {
     pools: [Pool; 3],
     generation: AtomicU64,
     inventory: RwLock<Arc<Inventory>>,
-    /// The health JSON's routes in order, for the generation it was computed at. Health
-    /// updates do not change it; every mutation drops it.
-    health_order: Mutex<Option<(u64, HealthOrder)>>,
+    /// Every live route sorted for the health JSON; the pools keep it up to date.
+    health_index: Arc<HealthIndex>,
 }
-
-type HealthOrder = Arc<[Arc<Route>]>;
 
 static GLOBAL: LazyLock<Registry> = LazyLock::new(Registry::new);
-
-/// One route per alias from the three pools' snapshots (in pool order): the last in the order
-/// (alias, pool, key), sorted by alias.
-/// Winners are given as (pool, index in that pool's snapshot).
-fn health_winners(snapshots: &[Vec<Arc<Route>>; 3]) -> Vec<(usize, usize)> {
-    struct Item<'a> {
-        alias: &'a str,
-        rank: usize,
-        key: &'a str,
-        at: (usize, usize),
-    }
-    let total = snapshots.iter().map(Vec::len).sum();
-    let mut items: Vec<Item<'_>> = Vec::with_capacity(total);
-    // Sort small (alias prefix, index) pairs: the prefix settles most comparisons without
-    // touching the strings.
-    let mut order: Vec<(u128, u32)> = Vec::with_capacity(total);
-    for (rank, snap) in snapshots.iter().enumerate() {
-        for (i, route) in snap.iter().enumerate() {
-            let id = ident(route);
-            order.push((id.alias_prefix(), items.len() as u32));
-            items.push(Item {
-                alias: id.alias(),
-                rank,
-                key: id.key(),
-                at: (rank, i),
-            });
-        }
-    }
-    order.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0).then_with(|| {
-            let (x, y) = (&items[a.1 as usize], &items[b.1 as usize]);
-            (x.alias, x.rank, x.key).cmp(&(y.alias, y.rank, y.key))
-        })
-    });
-    let mut out: Vec<(usize, usize)> = Vec::with_capacity(order.len());
-    let mut last: Option<(u128, &str)> = None;
-    for (prefix, i) in order {
-        let it = &items[i as usize];
-        // Different prefixes mean different aliases: compare the text only on a tie.
-        let same = last.is_some_and(|(p, a)| p == prefix && a == it.alias);
-        match out.last_mut() {
-            Some(slot) if same => *slot = it.at,
-            _ => out.push(it.at),
-        }
-        last = Some((prefix, it.alias));
-    }
-    out
-}
 
 /// A route in a pool is always frozen.
 fn ident(r: &Route) -> &Identity {
@@ -119,11 +69,15 @@ impl Registry {
 
     /// An empty registry with `shards` shards per pool (for benchmarks).
     pub fn with_clock_and_shards(clock: Arc<dyn Clock>, shards: usize) -> Self {
+        let health_index = Arc::new(HealthIndex::default());
         Registry {
-            pools: Kind::ALL.map(|_| Pool::with_shards(Arc::clone(&clock), shards)),
+            pools: Kind::ALL.map(|kind| {
+                let (clock, index) = (Arc::clone(&clock), Arc::clone(&health_index));
+                Pool::with_index(clock, shards, index, kind.index() as u8)
+            }),
             generation: AtomicU64::new(0),
             inventory: RwLock::new(Arc::new(Inventory::default())),
-            health_order: Mutex::new(None),
+            health_index,
         }
     }
 
@@ -140,9 +94,6 @@ impl Registry {
     fn bump(&self) {
         // After the change is visible, so a reader that sees the new number sees the change.
         self.generation.fetch_add(1, Ordering::Release);
-        // Routes in the dropped order are released here, outside the lock.
-        let stale = self.health_order.lock().take();
-        drop(stale);
     }
 
     /// A number that changes on every mutation (add, del, clear, inventory load).
@@ -334,48 +285,12 @@ impl Registry {
     /// The routes whose health the health JSON shows: one per alias, the one met last in
     /// the order HTTP, STREAM, EXCLUDED and ascending key within a pool; sorted by alias.
     pub fn health_routes(&self) -> Vec<Arc<Route>> {
-        self.health_order().to_vec()
-    }
-
-    /// `health_routes`, computed once per generation.
-    fn health_order(&self) -> HealthOrder {
-        let gen = self.generation();
-        if let Some((g, order)) = &*self.health_order.lock() {
-            if *g == gen {
-                return Arc::clone(order);
-            }
-        }
-        let snapshots = self.snapshots();
-        let winners = health_winners(&snapshots);
-        // Move the winners out of the snapshots rather than clone them: 10 000 fewer
-        // reference-count round trips on as many cache lines.
-        let mut slots = snapshots.map(|v| v.into_iter().map(Some).collect::<Vec<_>>());
-        let order: HealthOrder = winners
-            .into_iter()
-            .filter_map(|(pool, i)| slots[pool][i].take())
-            .collect();
-        drop(slots);
-        // Keep it only if nothing changed meanwhile; a later mutation drops it in `bump`.
-        let replaced = {
-            let mut slot = self.health_order.lock();
-            (self.generation() == gen).then(|| slot.replace((gen, Arc::clone(&order))))
-        };
-        drop(replaced);
-        order
+        self.health_index.winners()
     }
 
     /// The health of every route keyed by alias, as Go renders the seed's health map types.
     pub fn health_json(&self, format: HealthFormat) -> String {
-        let order = self.health_order();
-        let mut w = HealthJsonWriter::new(format, order.len());
-        for r in order.iter() {
-            r.with_rendered_health(|h| w.entry_rendered(ident(r).alias_json(), h));
-        }
-        w.finish()
-    }
-
-    fn snapshots(&self) -> [Vec<Arc<Route>>; 3] {
-        [0, 1, 2].map(|i| self.pools[i].snapshot())
+        self.health_index.render(format)
     }
 
     /// Replaces the Proxmox inventory; on error the old one stays. Routes added before keep

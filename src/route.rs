@@ -7,7 +7,7 @@
 //! hand out borrowed pointers that live as long as the caller's reference to the route.
 
 use crate::error::{quote, Error, Result, Status};
-use crate::health::{write_go_string, Health, HealthStatus, RenderedHealth};
+use crate::health::{go_string, Health, HealthStatus, RenderedHealth};
 use crate::text::CText;
 use crate::upstream::Upstream;
 use parking_lot::{Mutex, MutexGuard};
@@ -82,7 +82,7 @@ pub struct Identity {
     kind: Kind,
     alias: CText,
     /// The alias rendered as a JSON string, once (the health JSON's keys).
-    alias_json: Box<[u8]>,
+    alias_json: Box<str>,
     /// The alias's first 16 bytes as a big-endian number (zero-padded): ordering these agrees
     /// with ordering the aliases bytewise whenever they differ, so sorts rarely read the text.
     alias_prefix: u128,
@@ -106,7 +106,7 @@ impl Identity {
         &self.alias
     }
     /// The alias as Go's encoding/json writes it, quotes included.
-    pub fn alias_json(&self) -> &[u8] {
+    pub fn alias_json(&self) -> &str {
         &self.alias_json
     }
     /// The alias's first 16 bytes as a big-endian number (see the field's comment).
@@ -230,11 +230,7 @@ impl Route {
                         buf[..n].copy_from_slice(&alias.as_bytes()[..n]);
                         u128::from_be_bytes(buf)
                     },
-                    alias_json: {
-                        let mut json = Vec::with_capacity(alias.len() + 2);
-                        write_go_string(&mut json, alias.as_bytes());
-                        json.into_boxed_slice()
-                    },
+                    alias_json: go_string(alias.as_bytes()).into_boxed_str(),
                     key: None,
                     display_name: None,
                     provider: CText::empty(),
@@ -424,12 +420,14 @@ impl Route {
         latency: Duration,
         detail: &[u8],
     ) {
-        let health = RenderedHealth::new(Health {
+        let health = Health {
             status,
             uptime,
             latency,
             detail: Box::from(detail),
-        });
+        };
+        // Rendered with the alias, as the health JSON's entry (the alias never changes).
+        let health = self.with_identity(|i| RenderedHealth::with_key(i.alias_json(), health));
         // Drop the old record after releasing the lock.
         let _old = {
             let mut slot = self.health.lock();

@@ -185,8 +185,14 @@ fn panics_inside_the_core_while_holding_locks_leave_it_usable() {
     check_usable();
 
     set_target(Some("pool.snapshot"));
+    assert!(rr_by_provider_json(reg).is_null());
+    expect_core_fault("rr_by_provider_json", "pool.snapshot");
+    set_target(None);
+    check_usable();
+
+    set_target(Some("health_index.render"));
     assert!(rr_health_json(reg, RR_HEALTH_FULL).is_null());
-    expect_core_fault("rr_health_json", "pool.snapshot");
+    expect_core_fault("rr_health_json", "health_index.render");
     set_target(None);
     check_usable();
 

@@ -1,5 +1,7 @@
 //! Registry rules of SPEC §3 through the core API.
 
+mod common;
+
 use parking_lot::Mutex;
 use route_registry::clock::ManualClock;
 use route_registry::{Added, HealthFormat, HealthStatus, Kind, Registry, Route};
@@ -357,5 +359,96 @@ fn health_json_shows_new_health_at_once_and_never_holds_deleted_routes() {
     assert_eq!(
         reg.health_json(HealthFormat::Simple),
         r#"{"b":"unknown","c":"unknown"}"#
+    );
+}
+
+#[test]
+fn health_routes_follow_replacement_key_changes_and_pool_clears() {
+    let reg = Registry::new();
+    // Two routes under one key with different aliases: the replaced alias leaves the JSON.
+    let old = http("old-name");
+    old.set_key("k").unwrap();
+    let new = http("new-name");
+    new.set_key("k").unwrap();
+    reg.add(&old);
+    reg.add(&new);
+    assert_eq!(
+        reg.health_json(HealthFormat::Simple),
+        r#"{"new-name":"unknown"}"#
+    );
+    assert_eq!(
+        Arc::strong_count(&old),
+        1,
+        "the replaced route is let go of"
+    );
+    // The same alias in each pool: the EXCLUDED one wins; clearing that pool falls back.
+    let s = route(Kind::Stream, "new-name", "tcp://10.0.0.1:5432");
+    s.set_key("s").unwrap();
+    let e = route(Kind::Excluded, "new-name", "");
+    reg.add(&s);
+    reg.add(&e);
+    common::assert_health_matches_recount(&reg);
+    assert!(Arc::ptr_eq(&reg.health_routes()[0], &e));
+    reg.pool_clear(Kind::Excluded);
+    assert_eq!(Arc::strong_count(&e), 1, "a cleared route is let go of");
+    assert!(Arc::ptr_eq(&reg.health_routes()[0], &s));
+    reg.del(Kind::Stream, "s");
+    assert!(Arc::ptr_eq(&reg.health_routes()[0], &new));
+    reg.clear();
+    assert_eq!(reg.health_json(HealthFormat::Full), "{}");
+    for r in [&old, &new, &s, &e] {
+        assert_eq!(Arc::strong_count(r), 1);
+    }
+}
+
+#[test]
+fn health_routes_equal_a_recount_after_every_change() {
+    // Aliases share long prefixes (the index compares 16 bytes inline, then the text), keys
+    // differ from aliases, and priorities make some adds keep the old route.
+    let aliases: Vec<String> = (0..6)
+        .map(|i| format!("a-very-long-common-prefix-{i}"))
+        .chain(["x".to_string(), "y".to_string()])
+        .collect();
+    let reg = Registry::new();
+    let mut made = Vec::new();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for step in 0..3000 {
+        let kind = Kind::ALL[next(3)];
+        let key = format!("key-{}", next(12));
+        match next(10) {
+            0..=5 => {
+                let url = match kind {
+                    Kind::Http => "http://10.0.0.1:80",
+                    Kind::Stream => "tcp://10.0.0.1:53",
+                    Kind::Excluded => "",
+                };
+                let r = route(kind, &aliases[next(aliases.len())], url);
+                made.push(Arc::downgrade(&r));
+                r.set_key(&key).unwrap();
+                r.set_priority(next(3) as i32).unwrap();
+                if next(4) == 0 {
+                    reg.add_if_not_exists(&r);
+                } else {
+                    reg.add(&r);
+                }
+            }
+            6..=8 => {
+                reg.del(kind, &key);
+            }
+            _ if step % 50 == 0 => reg.pool_clear(kind),
+            _ => {}
+        }
+        common::assert_health_matches_recount(&reg);
+    }
+    drop(reg);
+    assert!(
+        made.iter().all(|w| w.upgrade().is_none()),
+        "no route outlives the registry"
     );
 }

@@ -2,6 +2,8 @@
 //! health_json on one registry and check invariants as they go. Duration: RR_STRESS_MS
 //! (default 3000 ms).
 
+mod common;
+
 use route_registry::{HealthFormat, HealthStatus, Kind, Registry, Route};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -176,6 +178,8 @@ fn concurrent_mixed_operations_keep_invariants() {
     for kind in Kind::ALL {
         assert_eq!(reg.pool(kind).size(), reg.pool(kind).snapshot().len());
     }
+    // The health index, kept up to date by every thread's changes, agrees with a recount.
+    common::assert_health_matches_recount(&reg);
     let total = ops.load(Ordering::Relaxed);
     assert!(total > 1000, "only {total} operations ran");
     eprintln!("stress: {total} operations in {ms} ms over {THREADS} threads");

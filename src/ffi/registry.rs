@@ -1,6 +1,6 @@
 //! Registries: adding, deleting, lookups, iteration, JSON, Proxmox inventory, generation.
 
-use super::version::string_into_raw;
+use super::version::json_into_raw;
 use super::{
     bytes_arg, fail, ffi_guard, null_arg, registry_arg, registry_ref, route_arc, route_arg,
     route_into_raw, rr_health_format, rr_kind, rr_registry, rr_route, rr_status, status_of,
@@ -459,7 +459,7 @@ pub extern "C" fn rr_health_json(reg: *const rr_registry, format: rr_health_form
     ffi_guard!("rr_health_json", std::ptr::null_mut(), {
         // SAFETY: handle NULL or live.
         match unsafe { registry_arg(reg) }.and_then(|r| Ok((r, HealthFormat::from_u32(format)?))) {
-            Ok((reg, format)) => string_into_raw(reg.health_json(format)),
+            Ok((reg, format)) => json_into_raw(reg.health_json(format)),
             Err(e) => {
                 fail(&e);
                 std::ptr::null_mut()
@@ -475,7 +475,7 @@ pub extern "C" fn rr_by_provider_json(reg: *const rr_registry) -> *mut c_char {
     ffi_guard!("rr_by_provider_json", std::ptr::null_mut(), {
         // SAFETY: handle NULL or live.
         match unsafe { registry_arg(reg) } {
-            Ok(reg) => string_into_raw(reg.by_provider_json()),
+            Ok(reg) => json_into_raw(reg.by_provider_json()),
             Err(e) => {
                 fail(&e);
                 std::ptr::null_mut()

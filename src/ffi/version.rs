@@ -42,9 +42,13 @@ pub extern "C" fn rr_live_routes() -> usize {
     ffi_guard!("rr_live_routes", 0, crate::route::live_routes())
 }
 
-/// Turns an owned Rust string into a `char *` for C (freed with `rr_string_free`).
-/// The library's JSON never contains a NUL byte (it is escaped), so this cannot fail; a NUL
-/// would be a bug and yields NULL.
-pub(crate) fn string_into_raw(s: String) -> *mut c_char {
-    CString::new(s).map_or(std::ptr::null_mut(), CString::into_raw)
+/// Turns a JSON text from the core into a `char *` for C (freed with `rr_string_free`)
+/// without copying or scanning it: the core's JSON never holds a NUL byte (its string writer
+/// escapes every control character, NUL as `\u0000`), and its writer keeps a spare byte of
+/// capacity for the terminator. Debug builds (all the tests) check the first point.
+pub(crate) fn json_into_raw(json: String) -> *mut c_char {
+    let bytes = json.into_bytes();
+    debug_assert!(!bytes.contains(&0), "JSON text with a NUL byte");
+    // SAFETY: `bytes` holds no NUL byte (see above).
+    unsafe { CString::from_vec_unchecked(bytes) }.into_raw()
 }

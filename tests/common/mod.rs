@@ -1,9 +1,12 @@
-//! Helpers shared by the tests that call the C ABI from Rust.
+//! Helpers shared by the tests: calling the C ABI from Rust, and a recount of the health JSON.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use route_registry::ffi::route::rr_route_new;
 use route_registry::ffi::version::rr_last_error;
 use route_registry::ffi::{rr_route, RR_KIND_HTTP, RR_OK};
+use route_registry::{Kind, Registry, Route};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// This thread's last error message, copied.
 pub fn last_error() -> String {
@@ -27,4 +30,32 @@ pub fn http_route(alias: &str) -> *mut rr_route {
     );
     assert_eq!(status, RR_OK, "{}", last_error());
     r
+}
+
+/// The routes the health JSON must show, recounted from the pools by SPEC §3's rule: one per
+/// alias, the one met last going through HTTP, STREAM, EXCLUDED, each by ascending key; sorted
+/// by alias. Only meaningful while nothing changes the registry.
+pub fn health_recount(reg: &Registry) -> Vec<Arc<Route>> {
+    let mut winners: BTreeMap<String, Arc<Route>> = BTreeMap::new();
+    for kind in Kind::ALL {
+        let mut routes = reg.pool(kind).snapshot();
+        routes.sort_by_key(|r| r.key());
+        for r in routes {
+            winners.insert(r.alias(), r);
+        }
+    }
+    winners.into_values().collect()
+}
+
+/// Asserts that the registry's health routes are exactly `health_recount`'s.
+pub fn assert_health_matches_recount(reg: &Registry) {
+    let got = reg.health_routes();
+    let want = health_recount(reg);
+    let names = |v: &[Arc<Route>]| -> Vec<(String, Kind, String)> {
+        v.iter().map(|r| (r.alias(), r.kind(), r.key())).collect()
+    };
+    assert_eq!(names(&got), names(&want));
+    for (g, w) in got.iter().zip(&want) {
+        assert!(Arc::ptr_eq(g, w), "the same names but another route");
+    }
 }
