@@ -79,14 +79,37 @@ impl RcuPool {
     }
 }
 
-/// Lookups per second (median of rounds) with 1 and 2 readers while `write` runs 1 000 times
-/// a second (or as often as it can, if slower).
-fn scaling<G, W>(get: G, write: W, secs: f64) -> (f64, f64)
+/// Which keys the readers look up.
+#[derive(Clone, Copy, PartialEq)]
+enum Keys {
+    /// Each reader its own 4 096 routes (as requests for different sites would).
+    Own,
+    /// Both readers the same 4 096 routes, in the same order: every route's reference count
+    /// is written by both cores, so its cache line moves between them on every pass.
+    Shared,
+}
+
+/// Lookups per second with 1 and 2 readers while `write` runs 1 000 times a second (or as
+/// often as it can, if slower). 1- and 2-reader runs of `secs` alternate; the result is the
+/// median 1-reader rate, the median 2-reader rate, and the median of the ratios of each
+/// 2-reader run to the mean of the 1-reader runs on either side of it (so a change in the
+/// VM's speed that outlasts a few runs cancels out).
+fn scaling<G, W>(get: G, write: W, keys: Keys, secs: f64) -> (f64, f64, f64)
 where
     G: Fn(&str) + Send + Sync + 'static,
     W: Fn(usize) + Send + Sync + 'static,
 {
     let (get, write) = (Arc::new(get), Arc::new(write));
+    // Two disjoint sets of 4 096 routes spread over the registry.
+    let key_sets: Arc<Vec<Vec<String>>> = Arc::new(
+        (0..2)
+            .map(|set| {
+                (0..4096)
+                    .map(|i| alias((2 * i + set) * 7919 % ROUTES))
+                    .collect()
+            })
+            .collect(),
+    );
     let run = |readers: usize| {
         let stop = Arc::new(AtomicBool::new(false));
         let total = Arc::new(AtomicU64::new(0));
@@ -104,14 +127,16 @@ where
                 }
             })
         };
-        let keys: Arc<Vec<String>> =
-            Arc::new((0..4096).map(|i| alias(i * 7919 % ROUTES)).collect());
         let threads: Vec<_> = (0..readers)
             .map(|t| {
-                let (get, stop, total, keys) =
-                    (get.clone(), stop.clone(), total.clone(), keys.clone());
+                let (get, stop, total, key_sets) =
+                    (get.clone(), stop.clone(), total.clone(), key_sets.clone());
                 std::thread::spawn(move || {
-                    let (mut n, mut i) = (0u64, t * 1013);
+                    let (keys, start) = match keys {
+                        Keys::Own => (&key_sets[t], 0),
+                        Keys::Shared => (&key_sets[0], t * 1013),
+                    };
+                    let (mut n, mut i) = (0u64, start);
                     while !stop.load(Ordering::Relaxed) {
                         for _ in 0..256 {
                             i = (i + 1) & 4095;
@@ -131,20 +156,24 @@ where
         writer.join().unwrap();
         total.load(Ordering::Relaxed) as f64 / secs
     };
-    let (mut ones, mut twos) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        ones.push(run(1));
+    const PAIRS: usize = 12;
+    let mut ones = vec![run(1)];
+    let mut twos = Vec::new();
+    for _ in 0..PAIRS {
         twos.push(run(2));
+        ones.push(run(1));
     }
-    (median(ones), median(twos))
+    let ratios = (0..PAIRS)
+        .map(|i| twos[i] / ((ones[i] + ones[i + 1]) / 2.0))
+        .collect();
+    (median(ones), median(twos), median(ratios))
 }
 
-fn report(name: &str, (one, two): (f64, f64)) {
+fn report(name: &str, (one, two, ratio): (f64, f64, f64)) {
     println!(
-        "  {name:<28} 1 reader {:>6.1} M lookups/s, 2 readers {:>6.1} M lookups/s, ratio {:.2}x",
+        "  {name:<34} 1 reader {:>6.1} M lookups/s, 2 readers {:>6.1} M lookups/s, ratio {ratio:.2}x",
         one / 1e6,
         two / 1e6,
-        two / one
     );
 }
 
@@ -152,10 +181,11 @@ fn main() {
     let secs: f64 = std::env::var("RR_SCALING_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1.0);
+        .unwrap_or(0.25);
     println!(
         "read scaling, {ROUTES} routes, a writer doing 1000 operations (500 del + 500 add) per second; \
-         1- and 2-reader runs of {secs} s alternate 5 times, medians shown"
+         1- and 2-reader runs of {secs} s alternate 12 times; median rates, and the median ratio of \
+         each 2-reader run to the 1-reader runs beside it"
     );
     // The machine's own ceiling at this moment: the same harness with pure arithmetic instead
     // of lookups (a shared VM may not give two full cores).
@@ -170,10 +200,11 @@ fn main() {
             std::hint::black_box(x);
         },
         |_| {},
+        Keys::Own,
         secs,
     );
     report("baseline: arithmetic only", res);
-    for shards in [32usize, 1] {
+    for (shards, keys) in [(32usize, Keys::Own), (1, Keys::Own), (32, Keys::Shared)] {
         let reg = filled(shards);
         let (r, w) = (reg.clone(), reg.clone());
         let res = scaling(
@@ -185,9 +216,14 @@ fn main() {
                     w.add(&route(i - 1));
                 }
             },
+            keys,
             secs,
         );
-        report(&format!("pool, {shards} shard(s)"), res);
+        let name = match keys {
+            Keys::Own => format!("pool, {shards} shard(s)"),
+            Keys::Shared => format!("pool, {shards} shard(s), same keys"),
+        };
+        report(&name, res);
     }
     let rcu = Arc::new(RcuPool(ArcSwap::from_pointee(
         (0..ROUTES)
@@ -218,6 +254,7 @@ fn main() {
                 w.add(&alias(i - 1), route(i - 1));
             }
         },
+        Keys::Own,
         secs,
     );
     report("RCU (arc-swap) map", res);
