@@ -156,7 +156,7 @@ where
         writer.join().unwrap();
         total.load(Ordering::Relaxed) as f64 / secs
     };
-    const PAIRS: usize = 12;
+    const PAIRS: usize = 40;
     let mut ones = vec![run(1)];
     let mut twos = Vec::new();
     for _ in 0..PAIRS {
@@ -181,10 +181,10 @@ fn main() {
     let secs: f64 = std::env::var("RR_SCALING_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0.25);
+        .unwrap_or(0.05);
     println!(
         "read scaling, {ROUTES} routes, a writer doing 1000 operations (500 del + 500 add) per second; \
-         1- and 2-reader runs of {secs} s alternate 12 times; median rates, and the median ratio of \
+         1- and 2-reader runs of {secs} s alternate 40 times; median rates, and the median ratio of \
          each 2-reader run to the 1-reader runs beside it"
     );
     // The machine's own ceiling at this moment: the same harness with pure arithmetic instead
