@@ -167,7 +167,10 @@ impl Pool {
 
     /// Adds `route` under `key`. A live route there is replaced only if `priority` is at least
     /// its priority (else it is kept); with `only_if_absent`, a live route is always kept.
-    /// `on_insert` runs under the shard lock just before the route becomes visible.
+    /// `on_insert` runs under the shard lock just before the route becomes visible. In a
+    /// registry's pool it must leave the route frozen, as `Registry::add` does (the health
+    /// index orders routes by their frozen identity): change a registry's pools through the
+    /// registry.
     pub fn add(
         &self,
         key: &str,
