@@ -318,6 +318,12 @@ size_t rr_pool_iter_sorted(const struct rr_registry *reg,
                            rr_route_visitor f,
                            void *user_data);
 
+// Visits the live routes of all three pools ordered by provider name, then key, then pool
+// (HTTP, STREAM, EXCLUDED), as `rr_iter_active` (a snapshot; `f` runs outside every lock and
+// gets a borrowed route). Group consecutive routes by `rr_route_provider` to build the
+// by-provider map with the routes themselves. 0 for NULL `reg` or `f`.
+size_t rr_iter_by_provider(const struct rr_registry *reg, rr_route_visitor f, void *user_data);
+
 // The health of every route as JSON, keyed by alias (see SPEC §3), byte-identical to Go's
 // `encoding/json`. `format` is `RR_HEALTH_FULL`, `RR_HEALTH_WITHOUT_DETAIL` or
 // `RR_HEALTH_SIMPLE`. Owned by the caller: free with `rr_string_free`. NULL only on bad input.

@@ -267,6 +267,24 @@ impl Registry {
         map
     }
 
+    /// The routes of all three pools ordered by provider, then key, then pool (HTTP, STREAM,
+    /// EXCLUDED): the order in which `by_provider` lists them, with the routes themselves.
+    pub fn by_provider_routes(&self) -> Vec<Arc<Route>> {
+        let mut all: Vec<(usize, Arc<Route>)> = Vec::new();
+        for (i, pool) in self.pools.iter().enumerate() {
+            all.extend(pool.snapshot().into_iter().map(|r| (i, r)));
+        }
+        all.sort_by(|(pa, a), (pb, b)| {
+            let (a, b) = (ident(a), ident(b));
+            (a.provider().as_bytes(), a.key().as_bytes(), pa).cmp(&(
+                b.provider().as_bytes(),
+                b.key().as_bytes(),
+                pb,
+            ))
+        });
+        all.into_iter().map(|(_, r)| r).collect()
+    }
+
     /// `by_provider` as Go's `encoding/json` renders `map[string][]string`.
     pub fn by_provider_json(&self) -> String {
         let snapshots: Vec<_> = self.pools.iter().map(Pool::snapshot).collect();

@@ -232,6 +232,22 @@ fn by_provider_lists_keys_sorted_over_all_pools() {
         reg.by_provider_json(),
         r#"{"":["n"],"docker":["a","a","b"],"file":["z"]}"#
     );
+    let order: Vec<(String, String, Kind)> = reg
+        .by_provider_routes()
+        .iter()
+        .map(|r| r.with_identity(|i| (i.provider().to_string(), i.key().to_string(), i.kind())))
+        .collect();
+    let expected = [
+        ("", "n", Kind::Http),
+        ("docker", "a", Kind::Http),
+        ("docker", "a", Kind::Stream),
+        ("docker", "b", Kind::Http),
+        ("file", "z", Kind::Excluded),
+    ];
+    assert_eq!(
+        order,
+        expected.map(|(p, k, kind)| (p.to_string(), k.to_string(), kind))
+    );
 }
 
 #[test]

@@ -451,6 +451,30 @@ pub extern "C" fn rr_pool_iter_sorted(
     })
 }
 
+/// Visits the live routes of all three pools ordered by provider name, then key, then pool
+/// (HTTP, STREAM, EXCLUDED), as `rr_iter_active` (a snapshot; `f` runs outside every lock and
+/// gets a borrowed route). Group consecutive routes by `rr_route_provider` to build the
+/// by-provider map with the routes themselves. 0 for NULL `reg` or `f`.
+#[no_mangle]
+pub extern "C" fn rr_iter_by_provider(
+    reg: *const rr_registry,
+    f: rr_route_visitor,
+    user_data: *mut c_void,
+) -> usize {
+    ffi_guard!("rr_iter_by_provider", 0, {
+        visit(reg, f, user_data, |reg, g| {
+            let mut n = 0;
+            for r in reg.by_provider_routes() {
+                n += 1;
+                if !g(&r) {
+                    break;
+                }
+            }
+            n
+        })
+    })
+}
+
 /// The health of every route as JSON, keyed by alias (see SPEC §3), byte-identical to Go's
 /// `encoding/json`. `format` is `RR_HEALTH_FULL`, `RR_HEALTH_WITHOUT_DETAIL` or
 /// `RR_HEALTH_SIMPLE`. Owned by the caller: free with `rr_string_free`. NULL only on bad input.
