@@ -197,6 +197,14 @@ fn check_name(what: &str, s: &str, allow_empty: bool) -> Result<()> {
             s.len()
         )));
     }
+    // Every name is also handed out as a C string (`rr_str` is NUL-terminated): a NUL inside
+    // would make C and the bindings see different values.
+    if let Some(at) = s.find('\0') {
+        return Err(Error::invalid(format!(
+            "{what} {} contains a NUL byte (at offset {at})",
+            quote(s)
+        )));
+    }
     Ok(())
 }
 
@@ -561,6 +569,24 @@ mod tests {
             assert_eq!(i.key().as_str(), "app");
             assert_eq!(i.display_name().as_str(), "app");
         });
+    }
+
+    #[test]
+    fn names_with_a_nul_byte_are_invalid() {
+        let e = Route::new(Kind::Http, "a\0b", "http://h:1").unwrap_err();
+        assert_eq!(e.status(), crate::Status::InvalidArgument);
+        assert!(e.message().contains("alias"), "{}", e.message());
+        let r = Route::new(Kind::Http, "a", "http://h:1").unwrap();
+        for (what, res) in [
+            ("key", r.set_key("k\0")),
+            ("display name", r.set_display_name("\0")),
+            ("provider", r.set_provider("p\0x")),
+            ("proxmox node", r.set_proxmox("pve\0", 1)),
+        ] {
+            let e = res.unwrap_err();
+            assert_eq!(e.status(), crate::Status::InvalidArgument);
+            assert!(e.message().starts_with(what), "{}", e.message());
+        }
     }
 
     #[test]
