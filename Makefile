@@ -5,7 +5,9 @@
 #   make bench    criterion benchmarks (figures go to BENCHMARKS.md)
 #   make fuzz     each cargo-fuzz target for FUZZ_SECS (default 60) seconds
 #   make soak     10 million operations through the core, the Go and the Python binding
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   stripped libraries, header, pkg-config file (ldconfig)
+#   make dist     dist/route-registry-<version>-linux-<arch>.tar.gz, relocatable
+#   make wheel    dist/: the Python sdist and a manylinux wheel with the library inside
 
 PREFIX ?= /usr/local
 CARGO ?= cargo
@@ -15,8 +17,14 @@ export CARGO_TERM_COLOR ?= never
 ABI := $(shell sed -n 's/^pub const RR_ABI_VERSION: u32 = \([0-9]*\);/\1/p' src/ffi/mod.rs)
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 RELEASE := target/release
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+STRIP ?= strip
+ARCH := $(shell uname -m)
+DIST_NAME := route-registry-$(VERSION)-linux-$(ARCH)
+DIST_STAGE := dist/stage/$(DIST_NAME)
 
-.PHONY: all lib header deps lint fuzz soak test test-rust test-abi test-c test-go test-python demo bench install clean
+.PHONY: all lib header deps lint fuzz soak test test-rust test-abi test-c test-go test-python demo bench install dist clean
 
 all: lib
 
@@ -38,7 +46,7 @@ lint:
 	$(CARGO) clippy --all-targets --features fault-injection -- -D warnings
 	$(CARGO) clippy --all-targets --features linearizability-bug -- -D warnings
 
-test: deps lint test-rust test-abi test-c test-go test-python
+test: deps lint test-rust test-abi test-c test-go test-python test-install test-go-outside test-wheel test-docs
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -58,6 +66,10 @@ test-go: lib
 
 test-python: lib
 	$(MAKE) -C bindings/python test
+
+# make install + make dist as a user sees them: stripped .so, pkg-config, rpath, relocatable .pc.
+test-install: lib
+	./scripts/test-install.sh
 
 demo: deps lib
 	$(MAKE) -C examples/c run
@@ -79,15 +91,48 @@ bench:
 	$(MAKE) -C bindings/go bench
 	$(MAKE) -C bindings/python bench
 
+# Installs the stripped shared library (file libroute_registry.so.$(ABI), the soname, plus the
+# link-time name libroute_registry.so), the static library (debug info stripped), the header
+# and route_registry.pc. DESTDIR is honoured (staged installs). The dynamic loader finds the
+# library by itself only in its own search path: for /usr and /usr/local this target runs
+# ldconfig (as root, without DESTDIR); for any other prefix it prints what to do instead.
 install: lib
 	@test -n "$(ABI)" || { echo "Makefile: RR_ABI_VERSION not found" >&2; exit 1; }
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 0755 $(RELEASE)/libroute_registry.so $(DESTDIR)$(PREFIX)/lib/libroute_registry.so.$(ABI)
-	ln -sf libroute_registry.so.$(ABI) $(DESTDIR)$(PREFIX)/lib/libroute_registry.so
-	install -m 0644 $(RELEASE)/libroute_registry.a $(DESTDIR)$(PREFIX)/lib/libroute_registry.a
-	install -m 0644 include/route_registry.h $(DESTDIR)$(PREFIX)/include/route_registry.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' route_registry.pc.in \
-		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/route_registry.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 0755 $(RELEASE)/libroute_registry.so $(DESTDIR)$(LIBDIR)/libroute_registry.so.$(ABI)
+	$(STRIP) --strip-unneeded $(DESTDIR)$(LIBDIR)/libroute_registry.so.$(ABI)
+	ln -sf libroute_registry.so.$(ABI) $(DESTDIR)$(LIBDIR)/libroute_registry.so
+	install -m 0644 $(RELEASE)/libroute_registry.a $(DESTDIR)$(LIBDIR)/libroute_registry.a
+	$(STRIP) --strip-debug $(DESTDIR)$(LIBDIR)/libroute_registry.a
+	install -m 0644 include/route_registry.h $(DESTDIR)$(INCLUDEDIR)/route_registry.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+		-e 's|@VERSION@|$(VERSION)|g' route_registry.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/route_registry.pc
+	@if [ -z "$(DESTDIR)" ] && { [ "$(PREFIX)" = /usr ] || [ "$(PREFIX)" = /usr/local ]; } \
+		&& [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+		echo "ldconfig"; ldconfig; \
+	elif [ -z "$(DESTDIR)" ]; then \
+		echo "installed in $(LIBDIR), which the dynamic loader may not search. Either:"; \
+		echo "  link with   -Wl,-rpath,$(LIBDIR)   (after pkg-config --libs route_registry), or"; \
+		echo "  run with    LD_LIBRARY_PATH=$(LIBDIR), or"; \
+		echo "  as root:    echo $(LIBDIR) > /etc/ld.so.conf.d/route_registry.conf && ldconfig"; \
+		echo "and build with PKG_CONFIG_PATH=$(LIBDIR)/pkgconfig unless that is already searched."; \
+	fi
+
+# A binary tarball that works wherever it is unpacked: lib/ (stripped .so + soname link, .a),
+# include/, lib/pkgconfig/route_registry.pc (relocatable: paths relative to ${pcfiledir}),
+# LICENSE and README.md (packaging/dist-README.md: how to build against it).
+dist: lib
+	rm -rf $(DIST_STAGE) && mkdir -p dist
+	$(MAKE) --no-print-directory install PREFIX=/ DESTDIR=$(abspath $(DIST_STAGE)) LIBDIR=/lib INCLUDEDIR=/include
+	sed -e 's|@PREFIX@|$${pcfiledir}/../..|g' -e 's|@LIBDIR@|$${prefix}/lib|g' \
+		-e 's|@INCLUDEDIR@|$${prefix}/include|g' -e 's|@VERSION@|$(VERSION)|g' \
+		route_registry.pc.in > $(DIST_STAGE)/lib/pkgconfig/route_registry.pc
+	install -m 0644 LICENSE $(DIST_STAGE)/LICENSE
+	install -m 0644 packaging/dist-README.md $(DIST_STAGE)/README.md
+	tar -C $(dir $(DIST_STAGE)) --owner=0 --group=0 --numeric-owner --sort=name \
+		-czf dist/$(DIST_NAME).tar.gz $(DIST_NAME)
+	rm -rf dist/stage
+	@echo "dist/$(DIST_NAME).tar.gz"
 
 clean:
 	$(CARGO) clean
