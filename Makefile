@@ -24,7 +24,8 @@ ARCH := $(shell uname -m)
 DIST_NAME := route-registry-$(VERSION)-linux-$(ARCH)
 DIST_STAGE := dist/stage/$(DIST_NAME)
 
-.PHONY: all lib header deps lint fuzz soak test test-rust test-abi test-c test-go test-python demo bench install dist clean
+.PHONY: all lib header deps lint fuzz soak test test-rust test-abi test-c test-go test-python \
+	test-install test-go-outside test-wheel test-docs demo bench install dist wheel clean
 
 all: lib
 
@@ -70,6 +71,10 @@ test-python: lib
 # make install + make dist as a user sees them: stripped .so, pkg-config, rpath, relocatable .pc.
 test-install: lib
 	./scripts/test-install.sh
+
+# The Go binding from a module outside the checkout (require + replace), static and shared.
+test-go-outside: lib
+	./scripts/test-go-outside.sh
 
 demo: deps lib
 	$(MAKE) -C examples/c run

@@ -1,6 +1,6 @@
 package routes
 
-// #cgo CFLAGS: -I${SRCDIR}/../../include -O2
+// #cgo CFLAGS: -O2
 // #include "rr_go.h"
 import "C"
 
