@@ -72,6 +72,10 @@ test-python: lib
 test-install: lib
 	./scripts/test-install.sh
 
+# The wheel in a fresh venv without cargo, used from outside the tree; the sdist built offline.
+test-wheel:
+	./scripts/test-wheel.sh
+
 # The Go binding from a module outside the checkout (require + replace), static and shared.
 test-go-outside: lib
 	./scripts/test-go-outside.sh
@@ -138,6 +142,18 @@ dist: lib
 		-czf dist/$(DIST_NAME).tar.gz $(DIST_NAME)
 	rm -rf dist/stage
 	@echo "dist/$(DIST_NAME).tar.gz"
+
+# The Python sdist (with the Rust crate under rust/) and a wheel built from it with the library
+# inside, repaired by auditwheel to a manylinux tag (the glibc this machine has: build in a
+# manylinux container for an older one). Both in dist/python/. See docs/PACKAGING.md.
+# cargo's output for it goes to target/wheel (kept between runs).
+wheel:
+	rm -rf dist/python && mkdir -p dist/python/raw
+	CARGO_TARGET_DIR=$(CURDIR)/target/wheel $(PYTHON) -m build --outdir dist/python/raw bindings/python
+	$(PYTHON) -m auditwheel repair --wheel-dir dist/python dist/python/raw/*.whl
+	mv dist/python/raw/*.tar.gz dist/python/
+	rm -rf dist/python/raw
+	@ls -l dist/python
 
 clean:
 	$(CARGO) clean
