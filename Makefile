@@ -12,6 +12,7 @@
 PREFIX ?= /usr/local
 CARGO ?= cargo
 PYTHON ?= python3
+GO ?= go
 export CARGO_TERM_COLOR ?= never
 
 ABI := $(shell sed -n 's/^pub const RR_ABI_VERSION: u32 = \([0-9]*\);/\1/p' src/ffi/mod.rs)
@@ -71,6 +72,14 @@ test-python: lib
 # make install + make dist as a user sees them: stripped .so, pkg-config, rpath, relocatable .pc.
 test-install: lib
 	./scripts/test-install.sh
+
+# API docs: rustdoc without a warning, the Go package doc comment, and the Go Example
+# functions (run and their output checked by go test).
+test-docs: lib
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
+	cd bindings/go && $(GO) doc . | grep -q '^Package routes ' || { echo "bindings/go: no package doc comment" >&2; exit 1; }
+	cd bindings/go && $(GO) test -count=1 -run '^Example' -v . | grep -c '^--- PASS: Example' | \
+		awk '{ if ($$1 < 3) { print "bindings/go: fewer than 3 passing Example functions" > "/dev/stderr"; exit 1 } else print "go examples passed:", $$1 }'
 
 # The wheel in a fresh venv without cargo, used from outside the tree; the sdist built offline.
 test-wheel:

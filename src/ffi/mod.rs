@@ -3,8 +3,9 @@
 //! calls the core, and converts the result; no registry logic lives here.
 //!
 //! Rules every export follows:
-//! - It is a panic boundary ([`ffi_guard!`]): a panic becomes `RR_PANIC` (or NULL, 0, an empty
-//!   string: the function's documented "nothing" value) with a message in `rr_last_error()`.
+//! - It is a panic boundary (the `ffi_guard!` macro): a panic becomes `RR_PANIC` (or NULL, 0,
+//!   an empty string: the function's documented "nothing" value) with a message in
+//!   `rr_last_error()`.
 //! - NULL handles give `RR_INVALID_ARGUMENT` (or the "nothing" value), never a crash.
 //! - Enum-typed parameters arrive as plain integers and are checked here.
 //!
