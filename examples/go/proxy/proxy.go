@@ -73,7 +73,7 @@ func AddRoutes(reg *routes.Registry[*target], entries []RouteEntry) error {
 	return nil
 }
 
-// Proxy routes each request by its Host header, as the seed's entrypoint does.
+// Proxy routes each request by its Host header, as GoDoxy's entrypoint does.
 type Proxy struct {
 	Reg   *routes.Registry[*target]
 	proxy *httputil.ReverseProxy
