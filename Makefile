@@ -90,9 +90,13 @@ test-go-outside: lib
 	./scripts/test-go-outside.sh
 
 demo: deps lib
-	$(MAKE) -C examples/c run
-	$(MAKE) -C examples/go/proxy run
-	$(MAKE) -C examples/python run
+	@printf '\n==== 1/3  C: examples/c (the header and libroute_registry.so) ====\n\n'
+	@$(MAKE) --no-print-directory -C examples/c run
+	@printf '\n==== 2/3  Go: examples/go/proxy (a reverse proxy on the cgo binding) ====\n\n'
+	@$(MAKE) --no-print-directory -C examples/go/proxy run
+	@printf '\n==== 3/3  Python: examples/python (a routes report on the ctypes binding) ====\n\n'
+	@$(MAKE) --no-print-directory -C examples/python run
+	@printf '\n==== demo: C, Go and Python examples done ====\n'
 
 fuzz:
 	./scripts/fuzz.sh
