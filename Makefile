@@ -77,6 +77,13 @@ test-install: lib
 # functions (run and their output checked by go test).
 test-docs: lib
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
+	@# User-facing docs describe the product in its own words and point at nothing outside
+	@# the repository.
+	@if grep -n -i -E "the seed|seed's|\.\./shared|shared/|SPEC\.md" README.md docs/*.md \
+		bindings/*/README.md packaging/*.md bindings/go/doc.go; then \
+		echo "user-facing docs refer to files outside the repository (above)" >&2; exit 1; fi
+	@for f in LICENSE docs/BEHAVIOUR.md docs/MIGRATING.md docs/PACKAGING.md; do \
+		test -s $$f || { echo "missing $$f" >&2; exit 1; }; done
 	cd bindings/go && $(GO) doc . | grep -q '^Package routes ' || { echo "bindings/go: no package doc comment" >&2; exit 1; }
 	cd bindings/go && $(GO) test -count=1 -run '^Example' -v . | grep -c '^--- PASS: Example' | \
 		awk '{ if ($$1 < 3) { print "bindings/go: fewer than 3 passing Example functions" > "/dev/stderr"; exit 1 } else print "go examples passed:", $$1 }'
