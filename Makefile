@@ -1,6 +1,7 @@
 # route-registry: one entry point for building, testing and running everything.
 #   make demo     build everything and run the C, Go and Python examples end to end
-#   make test     every test: Rust, C (ASan+UBSan, valgrind), Go (-race), Python (pytest)
+#   make test     every test: Rust, C (ASan+UBSan, valgrind), Go (-race), Python (pytest),
+#                 packaging (test-install, test-go-outside, test-wheel) and docs (test-docs)
 #   make header   regenerate include/route_registry.h from src/ffi
 #   make bench    criterion benchmarks (figures go to BENCHMARKS.md)
 #   make fuzz     each cargo-fuzz target for FUZZ_SECS (default 60) seconds
@@ -177,4 +178,5 @@ wheel:
 
 clean:
 	$(CARGO) clean
+	rm -rf dist
 	-$(MAKE) -C tests/c clean
