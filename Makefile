@@ -8,7 +8,7 @@
 #   make soak     10 million operations through the core, the Go and the Python binding
 #   make install PREFIX=/usr/local   stripped libraries, header, pkg-config file (ldconfig)
 #   make dist     dist/route-registry-<version>-linux-<arch>.tar.gz, relocatable
-#   make wheel    dist/: the Python sdist and a manylinux wheel with the library inside
+#   make wheel    dist/python/: the Python sdist and a manylinux wheel with the library inside
 
 PREFIX ?= /usr/local
 CARGO ?= cargo
