@@ -141,6 +141,15 @@ impl Identity {
     pub fn proxmox(&self) -> Option<&ProxmoxLink> {
         self.proxmox.as_ref()
     }
+    /// The Proxmox link, or `RR_NOT_FOUND` naming the route when it has none.
+    pub fn proxmox_link(&self) -> Result<&ProxmoxLink> {
+        self.proxmox.as_ref().ok_or_else(|| {
+            crate::error::Error::not_found(format!(
+                "route {} has no Proxmox link",
+                crate::error::quote(self.alias())
+            ))
+        })
+    }
     /// The caller's opaque value.
     pub fn user_data(&self) -> u64 {
         self.user_data

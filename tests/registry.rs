@@ -66,7 +66,7 @@ fn counts_cover_active_and_all_pools_and_ignore_tombstones() {
     reg.add(&route(Kind::Excluded, "x", ""));
     assert_eq!(reg.num_active_routes(), 3);
     assert_eq!(reg.num_all_routes(), 4);
-    reg.del(Kind::Http, "b");
+    reg.del(Kind::Http, "b").unwrap();
     assert_eq!(reg.pool(Kind::Http).size(), 1);
     assert_eq!(reg.num_active_routes(), 2);
     reg.clear();
@@ -102,7 +102,7 @@ fn add_if_not_exists_keeps_the_existing_route_and_reloads_tombstones() {
         Added::Kept(k) => assert!(Arc::ptr_eq(&k, &a)),
         other => panic!("{other:?}"),
     }
-    reg.del(Kind::Http, "a");
+    reg.del(Kind::Http, "a").unwrap();
     clock.advance(Duration::from_millis(500));
     assert!(matches!(reg.add_if_not_exists(&b), Added::Reloaded));
 }
@@ -112,7 +112,7 @@ fn a_deleted_route_stays_valid_while_held() {
     let reg = Registry::new();
     reg.add(&http("a"));
     let held = reg.get("a").unwrap();
-    reg.del(Kind::Http, "a");
+    reg.del(Kind::Http, "a").unwrap();
     reg.clear();
     assert_eq!(held.alias(), "a");
     held.with_identity(|i| assert_eq!(i.upstream().host().as_str(), "10.0.0.1"));
@@ -134,10 +134,10 @@ fn generation_changes_on_mutations_only() {
     low.set_priority(-1).unwrap();
     reg.add(&low); // kept: no change
     assert_eq!(reg.generation(), g1);
-    reg.del(Kind::Http, "a");
+    reg.del(Kind::Http, "a").unwrap();
     let g2 = reg.generation();
     assert_ne!(g1, g2);
-    reg.del(Kind::Http, "a"); // absent: no change
+    assert!(reg.del(Kind::Http, "a").is_err()); // absent: no change
     assert_eq!(reg.generation(), g2);
     reg.load_proxmox_json(br#"{"nodes":[]}"#).unwrap();
     let g3 = reg.generation();
@@ -156,7 +156,7 @@ fn iteration_visits_live_routes_in_pool_order_and_stops_early() {
     reg.add(&route(Kind::Stream, "s1", "tcp://h:1"));
     reg.add(&route(Kind::Excluded, "x1", ""));
     reg.add(&http("dead"));
-    reg.del(Kind::Http, "dead");
+    reg.del(Kind::Http, "dead").unwrap();
     let mut seen = Vec::new();
     assert_eq!(
         reg.iter_all(|r| {
@@ -183,7 +183,7 @@ fn a_visitor_may_add_and_delete_without_deadlock() {
     let mut n = 0;
     reg.iter_all(|r| {
         n += 1;
-        reg.del(Kind::Http, &r.key());
+        reg.del(Kind::Http, &r.key()).unwrap();
         reg.add(&http(&format!("new{n}")));
         reg.get("r1");
         let _ = reg.health_json(HealthFormat::Simple);
@@ -327,7 +327,7 @@ fn logging_reports_added_reloaded_replaced_removed_and_cleared() {
     a.set_display_name("LogTest").unwrap();
     reg.add(&a);
     reg.add(&http("logtest"));
-    reg.del(Kind::Http, "logtest");
+    reg.del(Kind::Http, "logtest").unwrap();
     reg.add(&http("logtest"));
     reg.add(&http("logtest-kept-out-never"));
     let low = http("logtest");
@@ -364,7 +364,7 @@ fn health_json_shows_new_health_at_once_and_never_holds_deleted_routes() {
     a.set_health(HealthStatus::Error, Duration::ZERO, Duration::ZERO, b"boom");
     assert!(reg.health_json(HealthFormat::Full).contains("boom"));
     // A delete drops the cached order with its references.
-    reg.del(Kind::Http, "a");
+    reg.del(Kind::Http, "a").unwrap();
     assert_eq!(
         Arc::strong_count(&a),
         1,
@@ -408,7 +408,7 @@ fn health_routes_follow_replacement_key_changes_and_pool_clears() {
     reg.pool_clear(Kind::Excluded);
     assert_eq!(Arc::strong_count(&e), 1, "a cleared route is let go of");
     assert!(Arc::ptr_eq(&reg.health_routes()[0], &s));
-    reg.del(Kind::Stream, "s");
+    reg.del(Kind::Stream, "s").unwrap();
     assert!(Arc::ptr_eq(&reg.health_routes()[0], &new));
     reg.clear();
     assert_eq!(reg.health_json(HealthFormat::Full), "{}");
@@ -455,7 +455,7 @@ fn health_routes_equal_a_recount_after_every_change() {
                 }
             }
             6..=8 => {
-                reg.del(kind, &key);
+                let _ = reg.del(kind, &key);
             }
             _ if step % 50 == 0 => reg.pool_clear(kind),
             _ => {}
