@@ -4,6 +4,8 @@
  *   usage: rr_test [TESTDATA_DIR]     (default: $RR_TESTDATA, else ../../../shared/testdata,
  *                                      i.e. ../shared/testdata from the repository root)
  *   RR_STRESS_MS: how long the threaded stress test runs (default 2000).
+ *   RR_CONFORMANCE: the bad-input table (default ../conformance/bad_inputs.json, i.e.
+ *                   tests/conformance/bad_inputs.json when run from tests/c).
  *
  * Prints "N passed, 0 failed" at the end; on the first failure prints where and exits 1.
  */
@@ -45,6 +47,7 @@ rr_route *mk_route(rr_kind kind, const char *alias, const char *url) {
 
 int main(int argc, char **argv) {
     const char *testdata = argc > 1 ? argv[1] : getenv("RR_TESTDATA");
+    const char *conformance = getenv("RR_CONFORMANCE");
     size_t live_at_start;
     if (!testdata || !*testdata) testdata = "../../../shared/testdata";
 
@@ -56,6 +59,8 @@ int main(int argc, char **argv) {
     printf("abi: ok\n");
     test_vectors(testdata);
     printf("vectors: ok\n");
+    test_conformance(conformance && *conformance ? conformance : "../conformance/bad_inputs.json");
+    printf("conformance: ok\n");
     test_stress();
     printf("stress: ok\n");
 
