@@ -98,7 +98,10 @@ fn health_json_vectors_match_go_byte_for_byte() {
         rr_registry_free(reg);
         compared += 1;
     }
-    assert!(compared >= cases.len() - 1, "only {compared} cases compared");
+    assert!(
+        compared >= cases.len() - 1,
+        "only {compared} cases compared"
+    );
 }
 
 #[test]

@@ -5,8 +5,7 @@
 //! that it calls for bracketed hosts), not a WHATWG parser: no default-port dropping, no
 //! trailing slash, no IDNA. Only what `Parse`, `Hostname()`, `Port()`, `Host` and `String()`
 //! need is ported (`url.rs`; `netip.rs` the address parser). Go strings are bytes, so the port
-//! works on `&[u8]` throughout and turns
-//! results into `str` at the end.
+//! works on `&[u8]` throughout and turns results into `str` at the end.
 
 mod netip;
 mod url;
