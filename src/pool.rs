@@ -466,7 +466,7 @@ impl Pool {
         out
     }
 
-    /// The live routes sorted by alias, then key (the seed's `Slice`).
+    /// The live routes sorted by alias, then key (GoDoxy's `Slice`).
     pub fn sorted(&self) -> Vec<Arc<Route>> {
         let mut routes = self.snapshot();
         sort_by_alias_then_key(&mut routes);

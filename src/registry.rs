@@ -305,7 +305,7 @@ impl Registry {
         self.health_index.winners()
     }
 
-    /// The health of every route keyed by alias, as Go renders the seed's health map types.
+    /// The health of every route keyed by alias, as Go renders GoDoxy's health map types.
     pub fn health_json(&self, format: HealthFormat) -> String {
         self.health_index.render(format)
     }

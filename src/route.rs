@@ -47,7 +47,7 @@ impl Kind {
         }
     }
 
-    /// The pool's name in log lines (the seed's pool names).
+    /// The pool's name in log lines (GoDoxy's pool names).
     pub fn pool_name(self) -> &'static str {
         match self {
             Kind::Http => "http_routes",
@@ -101,7 +101,7 @@ impl Identity {
     pub fn kind(&self) -> Kind {
         self.kind
     }
-    /// The route's name (the seed's `Name()`).
+    /// The route's name (GoDoxy's `Name()`).
     pub fn alias(&self) -> &CText {
         &self.alias
     }

@@ -70,7 +70,7 @@ pub const RR_KIND_STREAM: rr_kind = 1;
 /// Known routes that are not proxied.
 pub const RR_KIND_EXCLUDED: rr_kind = 2;
 
-/// A health status: the seed's bit flags (passed as a plain integer; checked).
+/// A health status: GoDoxy's bit flags (passed as a plain integer; checked).
 pub type rr_health_status = u32;
 /// Never checked.
 pub const RR_HEALTH_STATUS_UNKNOWN: rr_health_status = 0;

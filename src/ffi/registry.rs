@@ -343,7 +343,10 @@ pub extern "C" fn rr_pool_iter(
     })
 }
 
-/// Visits the live routes of `kind`'s pool sorted by alias, then key (the seed's `Slice`).
+/// Visits the live routes of `kind`'s pool sorted by alias, then key (GoDoxy's `Slice`), as
+/// `rr_iter_active` (one snapshot; `f` runs outside every lock and gets a borrowed route).
+/// Returns how many times `f` was called; 0 for NULL `reg` or `f`, or a bad kind (with a
+/// message).
 #[no_mangle]
 pub extern "C" fn rr_pool_iter_sorted(
     reg: *const rr_registry,

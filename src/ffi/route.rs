@@ -267,7 +267,7 @@ pub extern "C" fn rr_route_upstream_host_port(r: *const rr_route) -> rr_str {
         ident_str(try_ref_from_ptr!(r), |i| i.upstream().host_port())
     })
 }
-/// The upstream address (Go: `u.Host`, as the seed's `TryGetUpstreamAddr`).
+/// The upstream address (Go: `u.Host`, as GoDoxy's `TryGetUpstreamAddr`).
 ///
 /// Borrowed from the route: valid while the caller holds a reference to it. `{"", 0}`
 /// for NULL.
