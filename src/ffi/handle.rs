@@ -104,6 +104,15 @@ where
     Arc::into_raw(a).cast_mut().cast::<C>()
 }
 
+/// A borrowed handle for a value C does not own (a visitor's argument): valid while the
+/// library keeps the value alive, never released by C.
+pub(crate) fn borrowed_ptr<C>(r: &Arc<C::RustType>) -> *const C
+where
+    C: Castable<Ownership = OwnershipArc>,
+{
+    Arc::as_ptr(r).cast::<C>()
+}
+
 /// Gives back one strong reference held by C. NULL is a no-op.
 ///
 /// # Safety

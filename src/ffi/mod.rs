@@ -32,8 +32,9 @@ pub mod route;
 pub mod version;
 
 pub(crate) use handle::{
-    arc_into_raw, box_into_raw, clone_arc, ffi_guard, free_arc, free_box, static_into_raw,
-    try_clone_arc, try_from, try_ref_from_ptr, AbiVersion, NullParameterOrDefault, PanicOrDefault,
+    arc_into_raw, borrowed_ptr, box_into_raw, clone_arc, ffi_guard, free_arc, free_box,
+    static_into_raw, try_clone_arc, try_from, try_ref_from_ptr, AbiVersion, NullParameterOrDefault,
+    PanicOrDefault,
 };
 
 use crate::error::{Error, Result};

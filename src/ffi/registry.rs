@@ -1,9 +1,9 @@
 //! Registries: adding, deleting, lookups, iteration, JSON, Proxmox inventory, generation.
 
 use super::{
-    arc_into_raw, box_into_raw, bytes_arg, ffi_guard, free_box, rr_health_format, rr_kind,
-    rr_registry, rr_route, rr_status, static_into_raw, str_arg, try_clone_arc, try_ref_from_ptr,
-    write_out,
+    arc_into_raw, borrowed_ptr, box_into_raw, bytes_arg, ffi_guard, free_box, rr_health_format,
+    rr_kind, rr_registry, rr_route, rr_status, static_into_raw, str_arg, try_clone_arc,
+    try_ref_from_ptr, write_out,
 };
 use crate::error::Result;
 use crate::health::HealthFormat;
@@ -293,7 +293,7 @@ fn visit(
     };
     // SAFETY: the visitor gets a route kept alive by the snapshot during the call.
     run(reg, &mut |r| unsafe {
-        f(Arc::as_ptr(r).cast::<rr_route>(), user_data)
+        f(borrowed_ptr::<rr_route>(r), user_data)
     })
 }
 
