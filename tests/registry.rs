@@ -4,7 +4,7 @@ mod common;
 
 use parking_lot::Mutex;
 use route_registry::clock::ManualClock;
-use route_registry::{Added, HealthFormat, HealthStatus, Kind, Registry, Route};
+use route_registry::{Added, HealthFormat, HealthStatus, Kind, Registry, Route, Status};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -467,4 +467,74 @@ fn health_routes_equal_a_recount_after_every_change() {
         made.iter().all(|w| w.upgrade().is_none()),
         "no route outlives the registry"
     );
+}
+
+#[test]
+fn a_kept_add_is_the_kept_error_naming_both_routes_decided_by_the_core() {
+    let reg = Registry::new();
+    let high = http("a");
+    high.set_priority(10).unwrap();
+    reg.add(&high);
+    let low = http("a");
+    let added = reg.add(&low);
+    assert!(Arc::ptr_eq(&added.holder(&low), &high));
+    let e = added.into_result(&low).unwrap_err();
+    assert_eq!(e.status(), Status::Kept);
+    assert_eq!(
+        e.message(),
+        "route \"a\" was not added: the route with key \"a\" (priority 10) stays (new priority 0)"
+    );
+    let fresh = http("b");
+    let added = reg.add(&fresh);
+    assert!(Arc::ptr_eq(&added.holder(&fresh), &fresh));
+    assert!(matches!(added.into_result(&fresh), Ok(Added::Added)));
+}
+
+#[test]
+fn deleting_an_absent_key_is_not_found_quoting_at_most_64_characters() {
+    let reg = Registry::new();
+    let e = reg.del(Kind::Stream, "gone").unwrap_err();
+    assert_eq!(e.status(), Status::NotFound);
+    assert_eq!(e.message(), "no route with key \"gone\" in stream_routes");
+    let huge = "z".repeat(1 << 20);
+    let e = reg.del(Kind::Http, &huge).unwrap_err();
+    assert!(e.message().contains(&format!("\"{}...\"", "z".repeat(64))));
+    assert!(!e.message().contains(&"z".repeat(65)));
+    let r = http("here");
+    reg.add(&r);
+    assert!(Arc::ptr_eq(&reg.del_route(&r).unwrap(), &r));
+    assert_eq!(reg.del_route(&r).unwrap_err().status(), Status::NotFound);
+}
+
+#[test]
+fn sorted_and_by_provider_iteration_count_the_call_that_stops() {
+    let reg = Registry::new();
+    for a in ["c", "a", "b"] {
+        let r = http(a);
+        r.set_provider(if a == "a" { "p2" } else { "p1" }).unwrap();
+        reg.add(&r);
+    }
+    let mut seen = Vec::new();
+    let n = reg.iter_sorted(Kind::Http, |r| {
+        seen.push(r.key());
+        seen.len() < 2
+    });
+    assert_eq!((n, seen), (2, vec!["a".to_string(), "b".to_string()]));
+    assert_eq!(reg.iter_sorted(Kind::Stream, |_| true), 0);
+    let mut seen = Vec::new();
+    let n = reg.iter_by_provider(|r| {
+        seen.push(r.key());
+        true
+    });
+    assert_eq!((n, seen), (3, vec!["b".into(), "c".into(), "a".into()]));
+}
+
+#[test]
+fn a_route_without_proxmox_link_is_not_found_in_the_core() {
+    let r = http("plain");
+    let e = r
+        .with_identity(|i| i.proxmox_link().map(|l| l.vmid))
+        .unwrap_err();
+    assert_eq!(e.status(), Status::NotFound);
+    assert_eq!(e.message(), "route \"plain\" has no Proxmox link");
 }

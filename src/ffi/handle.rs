@@ -404,3 +404,55 @@ impl NullParameterOrDefault for HealthStatus {
         HealthStatus::Unknown
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    #[test]
+    fn the_global_registry_is_never_freed_through_its_handle() {
+        let g: *mut rr_registry = static_into_raw(Registry::global());
+        // SAFETY: the global handle; free_box must leave it alone.
+        unsafe { free_box(g) };
+        // SAFETY: still the live static.
+        let again = unsafe { try_from(g.cast_const()) }.expect("global");
+        assert!(std::ptr::eq(again, Registry::global()));
+        // SAFETY: NULL is a no-op.
+        unsafe { free_box(std::ptr::null_mut::<rr_registry>()) };
+    }
+
+    #[test]
+    fn arc_handles_count_references() {
+        let route = Arc::new(Route::new(Kind::Http, "h", "http://10.0.0.1:80").unwrap());
+        let p: *mut rr_route = arc_into_raw(Arc::clone(&route));
+        assert_eq!(Arc::strong_count(&route), 2);
+        // SAFETY: `p` holds a reference.
+        let extra = unsafe { clone_arc(p.cast_const()) }.expect("non-NULL");
+        assert_eq!(Arc::strong_count(&route), 3);
+        assert!(std::ptr::eq(borrowed_ptr::<rr_route>(&extra), p));
+        drop(extra);
+        // SAFETY: gives back the reference `p` held.
+        unsafe { free_arc(p.cast_const()) };
+        assert_eq!(Arc::strong_count(&route), 1);
+        // SAFETY: NULL is allowed.
+        assert!(unsafe { clone_arc(std::ptr::null::<rr_route>()) }.is_none());
+    }
+
+    #[test]
+    fn fallbacks_come_from_the_body_type() {
+        assert_eq!(<Result<()>>::panic_value(), RR_PANIC);
+        assert_eq!(<Result<()>>::null_parameter("route").into_c(), 2);
+        assert!(<Result<Option<Arc<Route>>>>::panic_value().is_null());
+        assert!(<Result<String>>::panic_value().is_null());
+        assert_eq!(<Option<Kind>>::panic_value(), u32::MAX);
+        assert_eq!(<Option<Kind>>::null_parameter("route").into_c(), u32::MAX);
+        assert_eq!(HealthStatus::panic_value(), 0);
+        assert_eq!(AbiVersion::panic_value(), 0);
+        assert_eq!(<Result<usize>>::panic_value(), 0);
+        assert_eq!(rr_str::panic_value().len, 0);
+        assert!(!rr_str::null_parameter("route").ptr.is_null());
+        let e = Error::not_found("x");
+        assert_eq!(Err::<(), _>(e).into_c(), 1);
+    }
+}
