@@ -3,14 +3,14 @@
 //! calls the core, and converts the result; no registry logic lives here.
 //!
 //! Rules every export follows (see docs/DESIGN.md, "The C ABI layer"):
-//! - Its whole body runs inside [`ffi_guard!`], a panic boundary. The body is written in terms
+//! - Its whole body runs inside `ffi_guard!`, a panic boundary. The body is written in terms
 //!   of a Rust type (`Result<()>`, a lookup result, `rr_str`, `usize`, ...) whose
-//!   [`PanicOrDefault`] impl converts it to the C return type and chooses what a caught panic
+//!   `PanicOrDefault` impl converts it to the C return type and chooses what a caught panic
 //!   returns (`RR_PANIC`, NULL, 0, an empty string), so no export types that value by hand.
-//! - Handles are turned back into Rust values only through [`Castable`] (in [`handle`]), which
+//! - Handles are turned back into Rust values only through `Castable` (in `handle`), which
 //!   ties each handle type to its ownership (boxed, reference-counted): a wrong cast does not
-//!   compile. NULL handles are early returns ([`try_ref_from_ptr!`], [`try_clone_arc!`]) whose
-//!   value comes from [`NullParameterOrDefault`]: `RR_INVALID_ARGUMENT` with a message for
+//!   compile. NULL handles are early returns (`try_ref_from_ptr!`, `try_clone_arc!`) whose
+//!   value comes from `NullParameterOrDefault`: `RR_INVALID_ARGUMENT` with a message for
 //!   fallible functions, the empty value for accessors.
 //! - Enum-typed parameters arrive as plain integers and are checked by the core's
 //!   `from_u32` functions.
@@ -177,7 +177,7 @@ pub(crate) fn last_error() -> rr_str {
         .unwrap_or(rr_str::EMPTY)
 }
 
-/// Called by [`ffi_guard!`] when a panic is caught.
+/// Called by `ffi_guard!` when a panic is caught.
 pub(crate) fn record_panic(function: &str, payload: &(dyn std::any::Any + Send)) {
     let what = payload
         .downcast_ref::<&str>()
