@@ -312,8 +312,15 @@ func TestClosedRegistry(t *testing.T) {
 	}
 	reg.Close()
 	reg.Close()
+	if err := reg.Add(mustRoute(t, KindHTTP, "b", "http://127.0.0.1:1")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Add after Close: %v", err)
+	}
+	if _, err := reg.HealthJSON(HealthFull); !errors.Is(err, ErrClosed) {
+		t.Fatalf("HealthJSON after Close: %v", err)
+	}
 	defer func() {
-		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "closed Registry") {
+		r := recover()
+		if err, ok := r.(error); !ok || !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "Get: the registry is closed") {
 			t.Fatalf("use after Close: %v", r)
 		}
 	}()
