@@ -63,12 +63,12 @@ func ABIVersion() uint32 { return uint32(C.rr_abi_version()) }
 // HeaderABIVersion is the ABI version of the header this package was built with.
 const HeaderABIVersion = uint32(C.RR_ABI_VERSION)
 
-func setNativeLogger(maxLevel C.rr_log_level, on bool) {
+func setNativeLogger(maxLevel uint32, on bool) {
 	flag := C.int(0)
 	if on {
 		flag = 1
 	}
-	C.rr_go_set_logger(maxLevel, flag)
+	C.rr_go_set_logger(C.rr_log_level(maxLevel), flag)
 }
 
 // LiveRoutes is the number of native routes alive in the process (for leak checks).

@@ -21,9 +21,10 @@ var (
 )
 
 // nativeLevels are the library's log levels (RR_LOG_*), most severe first.
-var nativeLevels = [...]C.rr_log_level{C.RR_LOG_ERROR, C.RR_LOG_WARN, C.RR_LOG_INFO, C.RR_LOG_DEBUG, C.RR_LOG_TRACE}
+var nativeLevels = [...]uint32{C.RR_LOG_ERROR, C.RR_LOG_WARN, C.RR_LOG_INFO, C.RR_LOG_DEBUG, C.RR_LOG_TRACE}
 
-func slogLevel(l C.rr_log_level) slog.Level {
+// slogLevel is the slog level of a library log level (above TRACE: TRACE).
+func slogLevel(l uint32) slog.Level {
 	switch l {
 	case C.RR_LOG_ERROR:
 		return slog.LevelError
@@ -46,11 +47,11 @@ func SetLogHandler(h slog.Handler) {
 	logMu.Lock()
 	defer logMu.Unlock()
 	if h == nil {
-		setNativeLogger(C.RR_LOG_OFF, false)
+		setNativeLogger(uint32(C.RR_LOG_OFF), false)
 		logHandler.Store(nil)
 		return
 	}
-	maxLevel := C.rr_log_level(C.RR_LOG_OFF)
+	maxLevel := uint32(C.RR_LOG_OFF)
 	for _, l := range nativeLevels {
 		if h.Enabled(context.Background(), slogLevel(l)) {
 			maxLevel = l

@@ -29,12 +29,13 @@ type Registry[T any] struct {
 	Stream   *Pool[T]
 	Excluded *Pool[T]
 
-	// c is freed only by the cleanup, once the Registry (and so every Pool, which holds it)
-	// is unreachable: every read of native memory through c or gen is followed by
-	// runtime.KeepAlive(r), so it cannot be freed under a call, and no call can race with
-	// the free whatever the program closes or drops.
-	c       *C.rr_registry
-	gen     *uint64 // the library's generation counter (rr_generation_ptr), inside *c
+	// nreg is freed only by the cleanup, once the Registry (and so every Pool, which holds
+	// it) is unreachable. nreg and ngen are read only in do, try, Close and fresh, and in
+	// cacheFor, which runs inside do (TestNativeHandlesAreReadOnlyInHelpers checks it): each
+	// is followed by runtime.KeepAlive(r), so the registry cannot be freed under a call
+	// whatever the program closes or drops, on any goroutine.
+	nreg    *C.rr_registry
+	ngen    *uint64 // the library's generation counter (rr_generation_ptr), inside *nreg
 	global  bool
 	closed  atomic.Bool
 	cache   atomic.Pointer[regCache[T]]
@@ -104,8 +105,8 @@ func Global[T any]() *Registry[T] {
 }
 
 func newRegistry[T any](c *C.rr_registry, global bool) *Registry[T] {
-	r := &Registry[T]{c: c, global: global}
-	r.gen = (*uint64)(unsafe.Pointer(C.rr_generation_ptr(c)))
+	r := &Registry[T]{nreg: c, global: global}
+	r.ngen = (*uint64)(unsafe.Pointer(C.rr_generation_ptr(c)))
 	r.HTTP = &Pool[T]{reg: r, kind: KindHTTP}
 	r.Stream = &Pool[T]{reg: r, kind: KindStream}
 	r.Excluded = &Pool[T]{reg: r, kind: KindExcluded}
@@ -125,7 +126,7 @@ func (r *Registry[T]) Close() error {
 	}
 	r.cache.Store(nil)
 	beforeCall()
-	C.rr_clear(r.c)
+	C.rr_clear(r.nreg)
 	runtime.KeepAlive(r)
 	return nil
 }
@@ -138,7 +139,7 @@ func (r *Registry[T]) do(op string, f func(c *C.rr_registry)) {
 		panic(&closedError{op: op, what: "registry"})
 	}
 	beforeCall()
-	f(r.c)
+	f(r.nreg)
 	runtime.KeepAlive(r)
 }
 
@@ -148,7 +149,7 @@ func (r *Registry[T]) try(op string, f func(c *C.rr_registry) error) error {
 		return &closedError{op: op, what: "registry"}
 	}
 	beforeCall()
-	err := f(r.c)
+	err := f(r.nreg)
 	runtime.KeepAlive(r)
 	return err
 }
@@ -156,7 +157,7 @@ func (r *Registry[T]) try(op string, f func(c *C.rr_registry) error) error {
 // Generation is the library's mutation counter for this registry.
 func (r *Registry[T]) Generation() uint64 {
 	var g uint64
-	r.do("Generation", func(*C.rr_registry) { g = atomic.LoadUint64(r.gen) })
+	r.do("Generation", func(*C.rr_registry) { g = atomic.LoadUint64(r.ngen) })
 	return g
 }
 
@@ -167,10 +168,10 @@ func (r *Registry[T]) fresh() *regCache[T] {
 		return nil
 	}
 	c := r.cache.Load()
-	if c != nil && c.gen != atomic.LoadUint64(r.gen) {
+	if c != nil && c.gen != atomic.LoadUint64(r.ngen) {
 		c = nil
 	}
-	runtime.KeepAlive(r) // r.gen points into the native registry that r's cleanup frees
+	runtime.KeepAlive(r) // r.ngen points into the native registry that r's cleanup frees
 	return c
 }
 
@@ -185,7 +186,7 @@ func (r *Registry[T]) cacheFor(g uint64) *regCache[T] {
 			}
 			return c
 		}
-		if (c != nil && c.gen > g) || atomic.LoadUint64(r.gen) != g || r.closed.Load() {
+		if (c != nil && c.gen > g) || atomic.LoadUint64(r.ngen) != g || r.closed.Load() {
 			return nil
 		}
 		if r.cache.CompareAndSwap(c, &regCache[T]{gen: g}) {
@@ -216,7 +217,7 @@ func (r *Registry[T]) lookup(op string, sel func(c *regCache[T]) *sync.Map, key 
 	var rt *Route[T]
 	var found bool
 	r.do(op, func(reg *C.rr_registry) {
-		g := atomic.LoadUint64(r.gen) // BEFORE the native lookup
+		g := atomic.LoadUint64(r.ngen) // BEFORE the native lookup
 		if c := r.current(g); c != nil {
 			var hit bool
 			if rt, found, hit = fromCache[T](sel(c), key); hit {
@@ -395,7 +396,7 @@ func (r *Registry[T]) NumAllRoutes() int {
 func (r *Registry[T]) snapshot(op string, slot int, which C.int, kind Kind) []*Route[T] {
 	var out []*Route[T]
 	r.do(op, func(reg *C.rr_registry) {
-		g := atomic.LoadUint64(r.gen)
+		g := atomic.LoadUint64(r.ngen)
 		if c := r.current(g); c != nil {
 			if s := c.snaps[slot].Load(); s != nil && allAlive(*s) {
 				out = *s

@@ -84,8 +84,8 @@ type routeData[T any] struct {
 // closed), so a program gets its own objects back. A Route stays readable after it is deleted
 // from its registry. The identity accessors never call into C.
 type Route[T any] struct {
-	d *routeData[T]
-	p *C.rr_route
+	d      *routeData[T]
+	nroute *C.rr_route
 
 	users   atomic.Int64 // 1 for the Route's own reference + calls in flight; 0 = released
 	closing atomic.Bool
@@ -196,7 +196,7 @@ func readInfo(p *C.rr_route) info {
 
 // newRouteObject wraps p (a reference the new Route takes over). d.mu must be held.
 func newRouteObject[T any](d *routeData[T], p *C.rr_route) *Route[T] {
-	rt := &Route[T]{d: d, p: p}
+	rt := &Route[T]{d: d, nroute: p}
 	rt.users.Store(1)
 	rt.cleanup = runtime.AddCleanup(rt, func(p *C.rr_route) { C.rr_route_release(p) }, p)
 	d.cur = weak.Make(rt)
@@ -267,7 +267,7 @@ func (rt *Route[T]) acquire() bool {
 
 func (rt *Route[T]) unpin() {
 	if rt.users.Add(-1) == 0 {
-		C.rr_route_release(rt.p)
+		C.rr_route_release(rt.nroute)
 	}
 }
 
@@ -279,7 +279,7 @@ func (rt *Route[T]) with(op string, f func(p *C.rr_route) error) error {
 		return &closedError{op: op, what: "route"}
 	}
 	beforeCall()
-	err := f(rt.p)
+	err := f(rt.nroute)
 	rt.unpin() // also keeps rt reachable, so its cleanup cannot run during f
 	return err
 }
