@@ -31,9 +31,9 @@ type Registry[T any] struct {
 
 	// nreg is freed only by the cleanup, once the Registry (and so every Pool, which holds
 	// it) is unreachable. nreg and ngen are read only in do, try, Close and fresh, and in
-	// cacheFor, which runs inside do (TestNativeHandlesAreReadOnlyInHelpers checks it): each
-	// is followed by runtime.KeepAlive(r), so the registry cannot be freed under a call
-	// whatever the program closes or drops, on any goroutine.
+	// cacheFor and dropStaleCache, which run inside do/try (TestNativeHandlesAreReadOnlyInHelpers
+	// checks it): each is followed by runtime.KeepAlive(r), so the registry cannot be freed
+	// under a call whatever the program closes or drops, on any goroutine.
 	nreg    *C.rr_registry
 	ngen    *uint64 // the library's generation counter (rr_generation_ptr), inside *nreg
 	global  bool
@@ -140,6 +140,7 @@ func (r *Registry[T]) do(op string, f func(c *C.rr_registry)) {
 	}
 	beforeCall()
 	f(r.nreg)
+	r.dropStaleCache()
 	runtime.KeepAlive(r)
 }
 
@@ -150,8 +151,18 @@ func (r *Registry[T]) try(op string, f func(c *C.rr_registry) error) error {
 	}
 	beforeCall()
 	err := f(r.nreg)
+	r.dropStaleCache()
 	runtime.KeepAlive(r)
 	return err
+}
+
+// dropStaleCache forgets the cache once the registry changed (called inside do and try), so
+// that the routes it holds are not kept alive after a mutation until the next lookup: a
+// deleted route is released as soon as nobody else holds it.
+func (r *Registry[T]) dropStaleCache() {
+	if c := r.cache.Load(); c != nil && c.gen != atomic.LoadUint64(r.ngen) {
+		r.cache.CompareAndSwap(c, nil)
+	}
 }
 
 // Generation is the library's mutation counter for this registry.
