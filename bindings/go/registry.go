@@ -418,21 +418,22 @@ func (r *Registry[T]) snapshot(op string, slot int, which C.int, kind Kind) []*R
 		C.rr_go_snapshot(reg, which, C.rr_kind(kind), &b)
 		items := unsafe.Slice(b.items, int(b.n))
 		uds := unsafe.Slice(b.uds, int(b.n))
-		out = make([]*Route[T], len(items))
+		fresh := make([]*Route[T], len(items)) // (not out: &fresh is stored, out stays on the stack)
 		for i, p := range items {
 			rt, took := adoptKeep[T](p, uds[i])
 			if took {
 				items[i] = nil
 			}
-			out[i] = rt
+			fresh[i] = rt
 		}
+		out = fresh
 		oom := b.oom != 0
 		C.rr_go_buf_free(&b)
 		if oom {
 			panic("routes: " + op + ": out of memory")
 		}
 		if c := r.cacheFor(g); c != nil {
-			c.snaps[slot].Store(&out)
+			c.snaps[slot].Store(&fresh)
 		}
 	})
 	return out
