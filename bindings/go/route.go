@@ -271,8 +271,8 @@ func (rt *Route[T]) unpin() {
 	}
 }
 
-// with runs f with the native route pinned (Close waits for it: the last of Close and the
-// calls in flight releases the reference), or returns an error wrapping ErrClosed once rt is
+// with runs f with the native route pinned (Close does not free it under f: the last of
+// Close and the calls in flight releases the reference), or returns an error wrapping ErrClosed once rt is
 // closed. Every method that reaches the native route goes through here.
 func (rt *Route[T]) with(op string, f func(p *C.rr_route) error) error {
 	if !rt.acquire() {
