@@ -271,17 +271,16 @@ func (rt *Route[T]) unpin() {
 	}
 }
 
-// with runs f with the native route pinned (Close does not free it under f: the last of
-// Close and the calls in flight releases the reference), or returns an error wrapping ErrClosed once rt is
-// closed. Every method that reaches the native route goes through here.
+// with runs f with the native route pinned (Close does not release it under f: the last of
+// Close and the calls in flight releases the reference), or returns an error wrapping
+// ErrClosed once rt is closed. Every method that reaches the native route goes through here.
 func (rt *Route[T]) with(op string, f func(p *C.rr_route) error) error {
 	if !rt.acquire() {
 		return &closedError{op: op, what: "route"}
 	}
+	defer rt.unpin() // also keeps rt reachable, so its cleanup cannot run during f
 	beforeCall()
-	err := f(rt.nroute)
-	rt.unpin() // also keeps rt reachable, so its cleanup cannot run during f
-	return err
+	return f(rt.nroute)
 }
 
 // Close releases the Route's native reference now (the native route lives on while a
