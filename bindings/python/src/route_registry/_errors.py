@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from typing import Dict, Type
 
+from ._bindings import RR_FROZEN, RR_INVALID_ARGUMENT, RR_KEPT, RR_NOT_FOUND, RR_OK, RR_PANIC
 from ._native import last_error
 
-RR_OK = 0
-RR_NOT_FOUND = 1
-RR_INVALID_ARGUMENT = 2
-RR_KEPT = 3
-RR_FROZEN = 4
-RR_PANIC = 255
+#: Error messages quote at most this many characters of a bad value (as the library does).
+MAX_QUOTED = 64
+
+
+def quote(value: object) -> str:
+    """``value`` for an error message: quoted with ``repr`` escapes, cut after 64 characters
+    (as the library's messages), so a hostile value cannot make a message huge."""
+    s = value if isinstance(value, str) else repr(value)
+    if len(s) > MAX_QUOTED:
+        return repr(s[:MAX_QUOTED]) + "..."
+    return repr(s)
 
 
 class RouteRegistryError(Exception):
-    """A call into the library failed. ``status`` is the ``rr_status`` code and ``message``
-    the library's own message (``rr_last_error()`` read right after the failing call)."""
+    """A call into the library failed: ``status`` (the ``rr_status``) and ``message`` (the
+    library's own message)."""
 
     status: int = -1
 

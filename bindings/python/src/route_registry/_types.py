@@ -7,13 +7,15 @@ import enum
 from dataclasses import dataclass
 from typing import Union
 
+from . import _bindings as B
+
 
 class Kind(enum.IntEnum):
-    """Which pool a route belongs to (``RR_KIND_*``)."""
+    """Which pool a route belongs to: ``HTTP``, ``STREAM`` or ``EXCLUDED`` (``RR_KIND_*``)."""
 
-    HTTP = 0
-    STREAM = 1
-    EXCLUDED = 2
+    HTTP = B.RR_KIND_HTTP
+    STREAM = B.RR_KIND_STREAM
+    EXCLUDED = B.RR_KIND_EXCLUDED
 
     @classmethod
     def of(cls, value: Union["Kind", int, str]) -> "Kind":
@@ -36,19 +38,20 @@ class Kind(enum.IntEnum):
 
 
 class HealthStatus(enum.IntFlag):
-    """A route's health: the seed's bit flags (``RR_HEALTH_STATUS_*``)."""
+    """A route's health (``RR_HEALTH_STATUS_*`` bit flags): ``UNKNOWN``, ``HEALTHY``,
+    ``NAPPING``, ``STARTING``, ``UNHEALTHY``, ``ERROR``."""
 
-    UNKNOWN = 0
-    HEALTHY = 1
-    NAPPING = 2
-    STARTING = 4
-    UNHEALTHY = 8
-    ERROR = 16
+    UNKNOWN = B.RR_HEALTH_STATUS_UNKNOWN
+    HEALTHY = B.RR_HEALTH_STATUS_HEALTHY
+    NAPPING = B.RR_HEALTH_STATUS_NAPPING
+    STARTING = B.RR_HEALTH_STATUS_STARTING
+    UNHEALTHY = B.RR_HEALTH_STATUS_UNHEALTHY
+    ERROR = B.RR_HEALTH_STATUS_ERROR
 
     @property
     def good(self) -> bool:
-        """HEALTHY, NAPPING or STARTING (the seed's ``HealthStatusGood``)."""
-        return bool(int(self) & 7)
+        """HEALTHY, NAPPING or STARTING (``HealthStatusGood`` in GoDoxy's ``routes`` package)."""
+        return self in (HealthStatus.HEALTHY, HealthStatus.NAPPING, HealthStatus.STARTING)
 
     @property
     def label(self) -> str:
@@ -81,7 +84,8 @@ class HealthStatus(enum.IntFlag):
         return cls(int(value))
 
 
-_LABELS = {0: "unknown", 1: "healthy", 2: "napping", 4: "starting", 8: "unhealthy", 16: "error"}
+# The names the health JSON uses (the library renders them; these parse its output).
+_LABELS = {int(s): s.name.lower() for s in HealthStatus.__members__.values()}
 _BY_LABEL = {label: HealthStatus(v) for v, label in _LABELS.items()}
 
 
