@@ -11,6 +11,7 @@ True
 from __future__ import annotations
 
 from ._context import (
+    RouteContext,
     route_context,
     try_get_route,
     try_get_upstream_addr,
@@ -74,6 +75,7 @@ __all__ = [
     "ProxmoxLink",
     "Registry",
     "Route",
+    "RouteContext",
     "RouteRegistryError",
     "TRACE",
     "global_registry",
