@@ -46,8 +46,10 @@ def test_lookup_key_types_are_checked(reg: Registry) -> None:
         reg[b"a"]  # type: ignore[index]
     with pytest.raises(TypeError):
         reg.get(["unhashable"])  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="UTF-8"):
-        reg.get("\udc80")
+    assert reg.get("\udc80") is None  # not UTF-8: absent, as the library answers NULL
+    assert "\udc80" not in reg and reg.http.get("\udc80") is None
+    with pytest.raises(KeyError):
+        reg["\udc80"]
     with pytest.raises(TypeError):
         reg.http.get(None)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
@@ -62,6 +64,8 @@ def test_lookup_key_types_are_checked(reg: Registry) -> None:
         reg.delete(3)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         reg.pool("ftp")
+    with pytest.raises(rr.InvalidArgument, match="kind 7"):
+        reg.pool(7)
 
 
 def test_get_include_excluded_and_http_or_exact(reg: Registry) -> None:

@@ -31,7 +31,7 @@ from typing import (
 
 from . import _bindings as B
 from ._bindings import RR_INVALID_ARGUMENT, RR_KEPT, RR_NOT_FOUND, RR_OK, RR_PANIC
-from ._errors import NotFound, check, error_for, quote
+from ._errors import InvalidArgument, NotFound, check, error_for, quote
 from ._managed import Managed
 from ._native import VISITOR, lib, read_str, take_json
 from ._route import _BY_ADDR, Route, encode, from_borrowed, from_new_ref, kind_arg, u32_arg
@@ -129,6 +129,17 @@ def _key_arg(key: object) -> bytes:
     return encode("key", key)
 
 
+def _lookup_key(key: object) -> Optional[bytes]:
+    """A lookup key as UTF-8, or ``None`` when it cannot be one (lone surrogates): such a key
+    is absent, as the library answers NULL for a key that is not UTF-8."""
+    if not isinstance(key, str):
+        raise TypeError(f"key must be str, not {type(key).__name__}")
+    try:
+        return key.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+
+
 class Pool(Mapping):  # type: ignore[type-arg]
     """One pool of a registry (HTTP, STREAM or EXCLUDED): key -> route.
 
@@ -157,7 +168,10 @@ class Pool(Mapping):  # type: ignore[type-arg]
         if e is not None and e[0] == gen and (e[1] is None or e[1]._ptr is not None):
             r = e[1]
         else:
-            b = _key_arg(key)
+            b = _lookup_key(key)
+            if b is None:
+                reg._check()
+                return default
             kind = self.kind
             r = reg._lookup((kind, key), lambda p: lib.rr_pool_get(p, kind, b, len(b)))
         return default if r is None else r
@@ -344,7 +358,16 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
 
     def pool(self, kind: Union[Kind, int, str]) -> Pool:
         """The pool of ``kind`` (a :class:`Kind`, its number or its name)."""
-        k = Kind(kind_arg(kind)) if not isinstance(kind, Kind) else kind
+        if isinstance(kind, Kind):
+            k = kind
+        else:
+            n = kind_arg(kind)
+            if n not in Kind._value2member_map_:
+                raise InvalidArgument(
+                    f"route kind {n} is not one of "
+                    + ", ".join(f"{int(m)} ({m.name.lower()})" for m in Kind)
+                )
+            k = Kind(n)
         w = self._pools.get(k)
         p = w() if w is not None else None
         if p is None:
@@ -426,7 +449,10 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
         return self._get_slow(key, gen, default)
 
     def _get_slow(self, key: str, gen: int, default: Any) -> Any:
-        b = _key_arg(key)
+        b = _lookup_key(key)
+        if b is None:
+            self._check()
+            return default
         p = self._use()
         try:
             addr = lib.rr_get(p, b, len(b))
@@ -472,14 +498,20 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
 
     def get_include_excluded(self, key: str, default: Any = None) -> Any:
         """As :meth:`get`, then the EXCLUDED pool."""
-        b = _key_arg(key)
+        b = _lookup_key(key)
+        if b is None:
+            self._check()
+            return default
         r = self._lookup(("gie", key), lambda p: lib.rr_get_include_excluded(p, b, len(b)))
         return default if r is None else r
 
     def get_http_route_or_exact(self, alias: str, host: str) -> Optional[Route]:
         """The HTTP route keyed ``alias``, else the HTTP route keyed ``host``."""
-        a = encode("alias", alias)
-        h = encode("host", host)
+        a = _lookup_key(alias)
+        h = _lookup_key(host)
+        if a is None or h is None:  # not UTF-8: absent, as the library answers
+            self._check()
+            return None
         return self._lookup(
             ("ghe", alias, host),
             lambda p: lib.rr_get_http_route_or_exact(p, a, len(a), h, len(h)),
