@@ -80,31 +80,37 @@ def try_get_upstream_name(context: Optional[contextvars.Context] = None) -> str:
 
 
 def try_get_upstream_scheme(context: Optional[contextvars.Context] = None) -> str:
+    """The route's upstream scheme, or ``""``."""
     r = try_get_route(context)
     return r.upstream_scheme if r is not None else ""
 
 
 def try_get_upstream_host(context: Optional[contextvars.Context] = None) -> str:
+    """The route's upstream host (no port), or ``""``."""
     r = try_get_route(context)
     return r.upstream_host if r is not None else ""
 
 
 def try_get_upstream_port(context: Optional[contextvars.Context] = None) -> str:
+    """The route's upstream port, or ``""``."""
     r = try_get_route(context)
     return r.upstream_port if r is not None else ""
 
 
 def try_get_upstream_host_port(context: Optional[contextvars.Context] = None) -> str:
+    """The route's upstream host:port, or ``""``."""
     r = try_get_route(context)
     return r.upstream_host_port if r is not None else ""
 
 
 def try_get_upstream_addr(context: Optional[contextvars.Context] = None) -> str:
+    """The route's upstream address (host:port), or ``""``."""
     r = try_get_route(context)
     return r.upstream_addr if r is not None else ""
 
 
 def try_get_upstream_url(context: Optional[contextvars.Context] = None) -> str:
+    """The route's upstream URL, or ``""``."""
     r = try_get_route(context)
     return r.upstream_url if r is not None else ""
 
@@ -172,26 +178,32 @@ class RouteContext(Managed):
 
     @property
     def upstream_scheme(self) -> str:
+        """The upstream scheme, or ``""``."""
         return self._str(lib.rr_try_get_upstream_scheme)
 
     @property
     def upstream_host(self) -> str:
+        """The upstream host (no port), or ``""``."""
         return self._str(lib.rr_try_get_upstream_host)
 
     @property
     def upstream_port(self) -> str:
+        """The upstream port, or ``""``."""
         return self._str(lib.rr_try_get_upstream_port)
 
     @property
     def upstream_host_port(self) -> str:
+        """The upstream host:port, or ``""``."""
         return self._str(lib.rr_try_get_upstream_host_port)
 
     @property
     def upstream_addr(self) -> str:
+        """The upstream address (host:port), or ``""``."""
         return self._str(lib.rr_try_get_upstream_addr)
 
     @property
     def upstream_url(self) -> str:
+        """The upstream URL, or ``""``."""
         return self._str(lib.rr_try_get_upstream_url)
 
     def __repr__(self) -> str:

@@ -20,7 +20,19 @@ def quote(value: object) -> str:
     return repr(s)
 
 
-class RouteRegistryError(Exception):
+class _ErrorType(type):
+    """Lists only this package's attributes in ``dir()``, so that ``help()`` shows what an
+    error carries instead of every method inherited from ``BaseException``."""
+
+    def __dir__(cls) -> "list[str]":
+        names = {"__doc__", "__module__", "args", "with_traceback"}
+        for c in cls.__mro__:
+            if c.__module__ == __name__:
+                names.update(c.__dict__)
+        return sorted(names)
+
+
+class RouteRegistryError(Exception, metaclass=_ErrorType):
     """A call into the library failed: ``status`` (the ``rr_status``) and ``message`` (the
     library's own message)."""
 

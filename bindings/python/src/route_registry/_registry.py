@@ -213,13 +213,16 @@ class Pool(Mapping):  # type: ignore[type-arg]
         return self._snapshot().routes
 
     def values(self) -> Tuple[Route, ...]:  # type: ignore[override]
+        """The live routes (a snapshot, as :meth:`routes`)."""
         return self.routes()
 
     def items(self) -> List[Tuple[str, Route]]:  # type: ignore[override]
+        """``(key, route)`` for the live routes (a snapshot)."""
         snap = self._snapshot()
         return list(zip(snap.keys, snap.routes))
 
     def keys(self) -> List[str]:  # type: ignore[override]
+        """The keys of the live routes (a snapshot)."""
         return list(self._snapshot().keys)
 
     def sorted(self) -> List[Route]:
@@ -487,12 +490,15 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
     __hash__ = object.__hash__
 
     def keys(self) -> List[str]:  # type: ignore[override]
+        """The keys of the active routes (a snapshot)."""
         return list(self._active().keys)
 
     def values(self) -> Tuple[Route, ...]:  # type: ignore[override]
+        """The active routes (a snapshot, as :meth:`iter_active`)."""
         return self.iter_active()
 
     def items(self) -> List[Tuple[str, Route]]:  # type: ignore[override]
+        """``(key, route)`` for the active routes (a snapshot)."""
         snap = self._active()
         return list(zip(snap.keys, snap.routes))
 

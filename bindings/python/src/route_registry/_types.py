@@ -10,7 +10,22 @@ from typing import Union
 from . import _bindings as B
 
 
-class Kind(enum.IntEnum):
+class _EnumType(enum.EnumMeta):
+    """Lists the members and this package's methods in ``dir()``, so that ``help()`` does not
+    show every method these enums inherit from ``int``."""
+
+    def __dir__(cls) -> "list[str]":
+        own = {
+            n
+            for c in cls.__mro__
+            if c.__module__ == __name__
+            for n in c.__dict__
+            if not n.startswith("_")
+        }
+        return sorted(own | set(cls.__members__) | {"__doc__", "__module__", "name", "value"})
+
+
+class Kind(enum.IntEnum, metaclass=_EnumType):
     """Which pool a route belongs to: ``HTTP``, ``STREAM`` or ``EXCLUDED`` (``RR_KIND_*``)."""
 
     HTTP = B.RR_KIND_HTTP
@@ -37,7 +52,7 @@ class Kind(enum.IntEnum):
         raise TypeError(f"kind must be a Kind, int or str, not {type(value).__name__}")
 
 
-class HealthStatus(enum.IntFlag):
+class HealthStatus(enum.IntFlag, metaclass=_EnumType):
     """A route's health (``RR_HEALTH_STATUS_*`` bit flags): ``UNKNOWN``, ``HEALTHY``,
     ``NAPPING``, ``STARTING``, ``UNHEALTHY``, ``ERROR``."""
 
@@ -95,7 +110,8 @@ def _td(ns: int) -> datetime.timedelta:
 
 @dataclass(frozen=True)
 class HealthInfoWithoutDetail:
-    """A route's health without its detail (the seed's ``HealthInfoWithoutDetail``).
+    """A route's health without its detail (``HealthInfoWithoutDetail`` of GoDoxy's
+    ``routes`` package).
 
     Durations are integer nanoseconds (as the health JSON has them, so nothing is lost);
     ``uptime`` and ``latency`` give them as ``datetime.timedelta`` (microsecond resolution).
@@ -116,7 +132,8 @@ class HealthInfoWithoutDetail:
 
 @dataclass(frozen=True)
 class HealthInfo(HealthInfoWithoutDetail):
-    """A route's health (the seed's ``HealthInfo``): status, uptime and latency in integer
+    """A route's health (``HealthInfo`` of GoDoxy's ``routes`` package): status, uptime and
+    latency in integer
     nanoseconds (``uptime``/``latency`` as ``timedelta``), and the detail text. A route whose
     health was never set reports ``UNKNOWN``, 0, 0 and ``"n/a"``."""
 
