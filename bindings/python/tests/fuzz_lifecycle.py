@@ -20,6 +20,7 @@ Anything else is a failure. Standard library only; works against older versions 
 package too (features it lacks are not exercised), so that a reverted fix can be measured.
 """
 
+# ruff: noqa: B018  (the fuzzer reads attributes for their effect: a use of the object)
 from __future__ import annotations
 
 import argparse
@@ -159,7 +160,7 @@ class Driver:
             for r in reg.iter_all():
                 r.upstream_host
         elif x == 6:
-            for p, rs in reg.by_provider().items():
+            for _provider, rs in reg.by_provider().items():
                 for r in rs:
                     r.key
         elif x == 7:
@@ -186,7 +187,7 @@ class Driver:
         elif x == 3:
             pool.size(), len(pool)
         elif x == 4:
-            for k, r in pool.items():
+            for _key, r in pool.items():
                 r.alias
         elif x == 5:
             pool.sorted()
@@ -237,14 +238,17 @@ class Driver:
             except EXPECTED:
                 pass
             except BaseException:
-                self.failures.append(f"thread {tid}, op {n} ({op.__name__}):\n{traceback.format_exc()}")
+                where = f"thread {tid}, op {n} ({op.__name__})"
+                self.failures.append(f"{where}:\n{traceback.format_exc()}")
                 self.stop.set()
                 break
             self.done += 1
 
     def run(self, threads: int, nops: int, seconds: float) -> int:
         deadline = time.monotonic() + seconds
-        ts = [threading.Thread(target=self.thread, args=(t, nops, deadline)) for t in range(threads)]
+        ts = [
+            threading.Thread(target=self.thread, args=(t, nops, deadline)) for t in range(threads)
+        ]
         for t in ts:
             t.start()
         for t in ts:

@@ -53,7 +53,7 @@ def _use_after_close(obj: str) -> None:
     if obj == "route":
         r = _conf_route()
         r.close()
-        r.alias
+        _ = r.alias
     elif obj == "registry":
         reg = Registry()
         reg.close()
@@ -99,9 +99,9 @@ def _op(case: Dict[str, Any], reg: Registry) -> Callable[[], Any]:
 
 def _check_message(msg: str, values: List[Any]) -> None:
     assert msg, "an empty error message"
-    assert len(msg.encode("utf-8", "surrogateescape")) <= MAX_MESSAGE, (
-        f"message of {len(msg.encode('utf-8', 'surrogateescape'))} bytes: {msg[:200]!r}"
-    )
+    assert (
+        len(msg.encode("utf-8", "surrogateescape")) <= MAX_MESSAGE
+    ), f"message of {len(msg.encode('utf-8', 'surrogateescape'))} bytes: {msg[:200]!r}"
     for v in values:
         if isinstance(v, str) and len(v) > MAX_QUOTED:
             w = MAX_QUOTED + 1
@@ -169,3 +169,22 @@ def test_a_long_value_in_a_message_is_caught() -> None:
     _check_message("key " + "a" * 64 + "... bad", ["a" * 100])
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda r: r.set_priority(10**5000),
+        lambda r: r.set_health(1, -(10**6000)),
+        lambda r: r.set_health("x" * 100_000),
+        lambda r: Route(10**70, "a", "http://10.0.0.1:80"),
+        lambda r: Route("k" * 100_000, "a", "http://10.0.0.1:80"),
+    ],
+    ids=["priority", "uptime", "status_label", "kind_int", "kind_name"],
+)
+def test_python_side_refusals_are_bounded_too(call: Callable[[Route], Any]) -> None:
+    """What Python refuses itself (values it cannot pass to C unchanged) follows the same
+    rules: InvalidArgument, a short message, at most 64 characters of the value."""
+    with pytest.raises(rr.InvalidArgument) as ei:
+        call(_conf_route())
+    msg = str(ei.value)
+    _check_message(msg, ["x" * 100_000, "k" * 100_000])
+    assert len(msg) < 200

@@ -151,7 +151,7 @@ def test_a_context_holds_its_route() -> None:
     ctx.close()
     assert child.upstream_port == "81"
     with pytest.raises(ValueError, match="closed"):
-        ctx.upstream_host
+        _ = ctx.upstream_host
     child.close()
     settle()
     assert rr.live_routes() == base

@@ -207,4 +207,6 @@ class RouteContext(Managed):
         return self._str(lib.rr_try_get_upstream_url)
 
     def __repr__(self) -> str:
-        return "<RouteContext (closed)>" if self.closed else f"<RouteContext {self.upstream_name!r}>"
+        if self.closed:
+            return "<RouteContext (closed)>"
+        return f"<RouteContext {self.upstream_name!r}>"

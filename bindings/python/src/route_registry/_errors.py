@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from typing import Dict, Type
 
-from ._bindings import RR_FROZEN, RR_INVALID_ARGUMENT, RR_KEPT, RR_NOT_FOUND, RR_OK, RR_PANIC
+from ._bindings import RR_FROZEN, RR_INVALID_ARGUMENT, RR_KEPT, RR_NOT_FOUND, RR_PANIC
 from ._native import last_error
 
 #: Error messages quote at most this many characters of a bad value (as the library does).
 MAX_QUOTED = 64
+
+
+def num(value: int) -> str:
+    """An integer for an error message: in full up to 64 digits, else its sign, first digits
+    and length (a hostile integer cannot make a message huge, or overflow ``str()``)."""
+    if -(10**64) < value < 10**64:
+        return str(value)
+    sign = "-" if value < 0 else ""
+    top = abs(value) >> (abs(value).bit_length() - 64)
+    return f"{sign}{top}... ({value.bit_length()} bits)"
 
 
 def quote(value: object) -> str:

@@ -35,7 +35,7 @@ class Managed:
     _what: ClassVar[str] = "object"
 
     _ptr: Optional[int]
-    _fin: Optional[weakref.finalize]
+    _fin: "Optional[weakref.finalize[..., Any]]"
     _users: List[None]
 
     def _set_handle(self, ptr: int, release: Optional[Callable[[int], Any]]) -> None:

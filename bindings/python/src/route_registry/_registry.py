@@ -624,9 +624,7 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
                     if kind == Kind.EXCLUDED:
                         if missing_ok:
                             return False
-                        raise NotFound(
-                            f"no route with key {quote(route)}", RR_NOT_FOUND
-                        ) from None
+                        raise NotFound(f"no route with key {quote(route)}", RR_NOT_FOUND) from None
             raise AssertionError("unreachable")
         status = self._with_route(route, lambda p, rp: lib.rr_del(p, rp))
         e = error_for(status) if status else None

@@ -33,6 +33,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 from ._bindings import RR_NOT_FOUND
 from ._errors import InvalidArgument, check, error_for, quote
+from ._errors import num as _num
 from ._managed import Managed
 from ._native import FINALIZER, RrStr, lib, read_str
 from ._types import HealthInfoWithoutDetail, HealthStatus, Kind, ProxmoxLink
@@ -88,7 +89,7 @@ def u32_arg(what: str, value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{what} must be int, not {type(value).__name__}")
     if not 0 <= value <= _U32_MAX:
-        raise InvalidArgument(f"{what} {value} is out of range (0..{_U32_MAX})")
+        raise InvalidArgument(f"{what} {_num(value)} is out of range (0..{_U32_MAX})")
     return int(value)
 
 
@@ -113,7 +114,7 @@ def _ns(what: str, value: Union[int, datetime.timedelta]) -> int:
     else:
         raise TypeError(f"{what} must be int nanoseconds or timedelta, not {type(value).__name__}")
     if not 0 <= ns <= _U64_MAX:
-        raise InvalidArgument(f"{what} {ns} ns is out of range (0..2**64-1)")
+        raise InvalidArgument(f"{what} {_num(ns)} ns is out of range (0..2**64-1)")
     return ns
 
 
@@ -476,9 +477,7 @@ class Route(Managed):
     def health(self) -> HealthInfoWithoutDetail:
         """Status, uptime and latency (the detail is in the registry's health info)."""
         s, up, lat = ctypes.c_uint32(), ctypes.c_uint64(), ctypes.c_uint64()
-        check(
-            self._call(lib.rr_route_health, ctypes.byref(s), ctypes.byref(up), ctypes.byref(lat))
-        )
+        check(self._call(lib.rr_route_health, ctypes.byref(s), ctypes.byref(up), ctypes.byref(lat)))
         return HealthInfoWithoutDetail(HealthStatus(s.value), up.value, lat.value)
 
     def __repr__(self) -> str:
@@ -497,7 +496,7 @@ def _check_int(what: str, value: object, lo: int, hi: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{what} must be int, not {type(value).__name__} ({value!r:.40})")
     if not lo <= value <= hi:
-        raise InvalidArgument(f"{what} {value} is out of range ({lo}..{hi})")
+        raise InvalidArgument(f"{what} {_num(value)} is out of range ({lo}..{hi})")
 
 
 def from_new_ref(addr: int) -> Route:

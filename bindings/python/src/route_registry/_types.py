@@ -5,9 +5,20 @@ from __future__ import annotations
 import datetime
 import enum
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 from . import _bindings as B
+from ._errors import InvalidArgument, quote
+from ._errors import num as _num
+
+
+def _names(cls: "enum.EnumMeta") -> str:
+    return ", ".join(m.lower() for m in cls.__members__)
+
+
+def _numbers(cls: "enum.EnumMeta") -> str:
+    members: "dict[str, Any]" = dict(cls.__members__)
+    return ", ".join(str(int(m)) for m in members.values())
 
 
 class _EnumType(enum.EnumMeta):
@@ -42,13 +53,15 @@ class Kind(enum.IntEnum, metaclass=_EnumType):
                 return cls[value.upper()]
             except KeyError:
                 raise ValueError(
-                    f"unknown route kind {value!r} (expected http, stream or excluded)"
+                    f"unknown route kind {quote(value)} (expected {_names(cls)})"
                 ) from None
         if isinstance(value, int):
             try:
                 return cls(value)
             except ValueError:
-                raise ValueError(f"unknown route kind {value!r} (expected 0, 1 or 2)") from None
+                raise ValueError(
+                    f"unknown route kind {_num(value)} (expected {_numbers(cls)})"
+                ) from None
         raise TypeError(f"kind must be a Kind, int or str, not {type(value).__name__}")
 
 
@@ -79,7 +92,7 @@ class HealthStatus(enum.IntFlag, metaclass=_EnumType):
         try:
             return _BY_LABEL[label]
         except KeyError:
-            raise ValueError(f"unknown health status {label!r}") from None
+            raise InvalidArgument(f"unknown health status {quote(label)}") from None
 
     @classmethod
     def of(cls, value: Union["HealthStatus", int, str]) -> "HealthStatus":
@@ -94,13 +107,13 @@ class HealthStatus(enum.IntFlag, metaclass=_EnumType):
             )
         if int(value) not in _LABELS:
             raise ValueError(
-                f"invalid health status {int(value)} (expected one of 0, 1, 2, 4, 8, 16)"
+                f"invalid health status {_num(int(value))} (expected one of {_numbers(cls)})"
             )
         return cls(int(value))
 
 
 # The names the health JSON uses (the library renders them; these parse its output).
-_LABELS = {int(s): s.name.lower() for s in HealthStatus.__members__.values()}
+_LABELS = {int(s): str(s.name).lower() for s in HealthStatus.__members__.values()}
 _BY_LABEL = {label: HealthStatus(v) for v, label in _LABELS.items()}
 
 
