@@ -1,8 +1,8 @@
 """Lifecycle fuzzing: a seeded random driver over every user-visible object of the binding
 (Registry, Pool, Route, RouteContext, the contextvars route context) on several threads that
-share them: create, drop, close, garbage-collect and use, in any order. Run it against the
-library built with AddressSanitizer, with the ASan runtime preloaded, so that any use of freed
-native memory aborts with a report:
+share them: create, drop, close, hand to C (``_consume``), garbage-collect and use, in any
+order. Run it against the library built with AddressSanitizer, with the ASan runtime
+preloaded, so that any use of freed native memory aborts with a report:
 
     LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \\
     ROUTE_REGISTRY_LIB=target/asan/x86_64-unknown-linux-gnu/release/libroute_registry.so \\
@@ -123,6 +123,12 @@ class Driver:
                 return
         o.close()
 
+    def op_consume(self, rnd: random.Random) -> None:
+        """Hands a route's reference to C (which releases it), as a batch will."""
+        r = self.pick(rnd, Route)
+        if r is not None and hasattr(r, "_consume"):
+            rr._native.lib.rr_route_release(r._consume())
+
     def op_gc(self, rnd: random.Random) -> None:
         gc.collect(0 if rnd.random() < 0.8 else 2)
 
@@ -223,6 +229,7 @@ class Driver:
         rnd = random.Random(self.seed * 1000 + tid)
         table: List[Callable[[random.Random], None]] = (
             [self.op_create] * 6 + [self.op_drop] * 3 + [self.op_close] * 2 + [self.op_gc]
+            + [self.op_consume]
             + [self.op_use] * 12
         )  # fmt: skip
         mm = self._mm

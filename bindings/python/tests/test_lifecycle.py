@@ -155,3 +155,39 @@ def test_a_context_holds_its_route() -> None:
     child.close()
     settle()
     assert rr.live_routes() == base
+
+
+def test_consume_and_close_race_releases_exactly_once() -> None:
+    """Many threads close() or _consume() the same routes at once: each native reference ends
+    up released exactly once (by close, or by us for the one consumer that won)."""
+    import threading
+
+    settle()
+    base = rr.live_routes()
+    for _ in range(50):
+        r = Route(Kind.HTTP, "race", "http://10.0.0.1:80")
+        won: "list[int]" = []
+        go = threading.Barrier(4)
+
+        def consume(r: Route = r, won: "list[int]" = won, go: threading.Barrier = go) -> None:
+            go.wait()
+            try:
+                won.append(r._consume())
+            except ValueError:
+                pass
+
+        def close(r: Route = r, go: threading.Barrier = go) -> None:
+            go.wait()
+            r.close()
+
+        ts = [threading.Thread(target=f) for f in (consume, consume, close, close)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert len(won) <= 1 and r.closed
+        for p in won:
+            rr._native.lib.rr_route_release(p)
+        del r
+    settle()
+    assert rr.live_routes() == base

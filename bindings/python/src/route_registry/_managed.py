@@ -14,7 +14,7 @@ It holds the handle and writes, once for all of them:
   it). Each side writes its own mark before reading the other's, and the GIL orders those
   steps, so the handle is never released under a running native call.
 - ``_consume()``: hands ownership of the handle to C exactly once (the finalizer is
-  detached; the object is closed afterwards).
+  detached, running calls finish first; the object is closed afterwards).
 
 Dependents keep what they need with ordinary strong references (a pool holds its registry,
 a context holds its route and parent), so no order of release can free a handle in use.
@@ -22,6 +22,7 @@ a context holds its route and parent), so no order of release can free a handle 
 
 from __future__ import annotations
 
+import time
 import weakref
 from typing import Any, Callable, ClassVar, List, Optional
 
@@ -104,16 +105,21 @@ class Managed:
         self.close()
 
     def _consume(self) -> int:
-        """Hands the handle to C: returns it and forgets it (no release by this object, ever).
-        Raises ``ValueError`` if already closed or consumed, or while a call is in flight."""
-        p = self._ptr
-        if p is None:
+        """Hands the handle to C: returns it and forgets it (this object never releases it and
+        is closed from then on). Raises ``ValueError`` if already closed or consumed. Calls
+        already running on other threads finish with the handle before it is returned, so
+        the caller may pass it to a function that takes ownership. Not to be called from a
+        callback of a running call on the same object (it would wait for itself)."""
+        if self._ptr is None:
             raise ValueError(f"the {self._what} is closed")
-        if self._users:
-            raise ValueError(f"the {self._what} is in use by another thread")
         fin = self._fin
-        if fin is not None and fin.detach() is None:
+        if fin is not None and fin.detach() is None:  # a close() or _consume() came first
             raise ValueError(f"the {self._what} is closed")
-        self._ptr = None
+        p = self._ptr
+        if p is None:  # closed meanwhile by a handle-less object (no finalizer)
+            raise ValueError(f"the {self._what} is closed")
+        self._ptr = None  # no new call can start ...
         self._on_close()
+        while self._users:  # ... and the running ones finish first
+            time.sleep(0)
         return p
