@@ -67,6 +67,21 @@ class Managed:
         if not users and self._ptr is None:
             self._release_now()
 
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(handle, *args)`` with the handle kept valid for the call (``_use``/``_done``
+        inlined: this is on every uncached path)."""
+        users = self._users
+        users.append(None)
+        try:
+            p = self._ptr
+            if p is None:
+                raise ValueError(f"the {self._what} is closed")
+            return fn(p, *args)
+        finally:
+            users.pop()
+            if not users and self._ptr is None:
+                self._release_now()
+
     def _check(self) -> None:
         """Raises ``ValueError`` when closed (for Python-side state that needs no call)."""
         if self._ptr is None:

@@ -15,7 +15,6 @@ import ctypes
 import json
 import itertools
 import threading
-import weakref
 from collections.abc import Mapping
 from typing import (
     Any,
@@ -302,7 +301,16 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
     ``ValueError``.
     """
 
-    __slots__ = ("_gen", "_seen_gen", "_get_cache", "_memo", "_pools", "_global")
+    __slots__ = (
+        "_gen",
+        "_seen_gen",
+        "_get_cache",
+        "_memo",
+        "_global",
+        "http",
+        "stream",
+        "excluded",
+    )
     _what = "registry"
 
     _global_instance: Optional["Registry"] = None
@@ -324,8 +332,15 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
         self._seen_gen = -1
         self._get_cache: Dict[str, Tuple[int, Optional[Route]]] = {}
         self._memo: Dict[Any, Tuple[int, Any]] = {}
-        self._pools: Dict[Kind, "weakref.ReferenceType[Pool]"] = {}
         self._set_handle(addr, None if is_global else _free_registry)
+        # The pools and the registry reference each other (a pool holds its registry): a
+        # registry dropped without close() is freed by the cyclic garbage collector.
+        #: The HTTP pool.
+        self.http = Pool(self, Kind.HTTP)
+        #: The STREAM pool.
+        self.stream = Pool(self, Kind.STREAM)
+        #: The EXCLUDED pool.
+        self.excluded = Pool(self, Kind.EXCLUDED)
 
     @classmethod
     def global_(cls) -> "Registry":
@@ -361,9 +376,8 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
 
     def pool(self, kind: Union[Kind, int, str]) -> Pool:
         """The pool of ``kind`` (a :class:`Kind`, its number or its name)."""
-        if isinstance(kind, Kind):
-            k = kind
-        else:
+        k = kind if isinstance(kind, Kind) else None
+        if k is None:
             n = kind_arg(kind)
             if n not in Kind._value2member_map_:
                 raise InvalidArgument(
@@ -371,27 +385,7 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
                     + ", ".join(f"{int(m)} ({m.name.lower()})" for m in Kind)
                 )
             k = Kind(n)
-        w = self._pools.get(k)
-        p = w() if w is not None else None
-        if p is None:
-            p = Pool(self, k)
-            self._pools[k] = weakref.ref(p)  # weak: a pool holds its registry, not back
-        return p
-
-    @property
-    def http(self) -> Pool:
-        """The HTTP pool."""
-        return self.pool(Kind.HTTP)
-
-    @property
-    def stream(self) -> Pool:
-        """The STREAM pool."""
-        return self.pool(Kind.STREAM)
-
-    @property
-    def excluded(self) -> Pool:
-        """The EXCLUDED pool."""
-        return self.pool(Kind.EXCLUDED)
+        return self.http if k is Kind.HTTP else self.stream if k is Kind.STREAM else self.excluded
 
     # -- caches --------------------------------------------------------------------------
 

@@ -252,14 +252,6 @@ class Route(Managed):
         registry or context holding it; this handle raises ``ValueError`` from then on."""
         Managed.close(self)
 
-    def _call(self, fn: Any, *args: Any) -> Any:
-        """``fn(handle, *args)`` with the handle kept valid for the call."""
-        p = self._use()
-        try:
-            return fn(p, *args)
-        finally:
-            self._done()
-
     # -- identity ------------------------------------------------------------------------
 
     @property
@@ -290,38 +282,48 @@ class Route(Managed):
         return v
 
     def _str(self, slot: str, fn: Any) -> str:
+        """A string field: cached in the shared state after the first read. The fast path
+        (cached, handle open) is inlined in each property."""
+        if self._ptr is None:
+            self._check()
         st = self._st
         v: Optional[str] = getattr(st, slot)
         if v is None:
-            p = self._use()
-            try:
-                v = read_str(fn(p))
-            finally:
-                self._done()
+            v = read_str(self._call(fn))
             setattr(st, slot, v)
-        elif self._ptr is None:
-            self._check()
         return v
 
     @property
     def alias(self) -> str:
         """The route's name."""
-        return self._str("alias", lib.rr_route_alias)
+        v = self._st.alias
+        if v is None or self._ptr is None:
+            v = self._str("alias", lib.rr_route_alias)
+        return v
 
     @property
     def key(self) -> str:
         """Its key in the pool (the alias unless set)."""
-        return self._str("key", lib.rr_route_key)
+        v = self._st.key
+        if v is None or self._ptr is None:
+            v = self._str("key", lib.rr_route_key)
+        return v
 
     @property
     def display_name(self) -> str:
         """The name used in log lines (the alias unless set)."""
-        return self._str("display_name", lib.rr_route_display_name)
+        v = self._st.display_name
+        if v is None or self._ptr is None:
+            v = self._str("display_name", lib.rr_route_display_name)
+        return v
 
     @property
     def provider(self) -> str:
         """The provider's name (may be empty)."""
-        return self._str("provider", lib.rr_route_provider)
+        v = self._st.provider
+        if v is None or self._ptr is None:
+            v = self._str("provider", lib.rr_route_provider)
+        return v
 
     @property
     def priority(self) -> int:
@@ -352,32 +354,50 @@ class Route(Managed):
     @property
     def upstream_scheme(self) -> str:
         """Go's ``u.Scheme``."""
-        return self._str("scheme", lib.rr_route_upstream_scheme)
+        v = self._st.scheme
+        if v is None or self._ptr is None:
+            v = self._str("scheme", lib.rr_route_upstream_scheme)
+        return v
 
     @property
     def upstream_host(self) -> str:
         """Go's ``u.Hostname()``: no port, no IPv6 brackets."""
-        return self._str("host", lib.rr_route_upstream_host)
+        v = self._st.host
+        if v is None or self._ptr is None:
+            v = self._str("host", lib.rr_route_upstream_host)
+        return v
 
     @property
     def upstream_port(self) -> str:
         """Go's ``u.Port()`` (empty when absent)."""
-        return self._str("port", lib.rr_route_upstream_port)
+        v = self._st.port
+        if v is None or self._ptr is None:
+            v = self._str("port", lib.rr_route_upstream_port)
+        return v
 
     @property
     def upstream_host_port(self) -> str:
         """Go's ``u.Host``."""
-        return self._str("host_port", lib.rr_route_upstream_host_port)
+        v = self._st.host_port
+        if v is None or self._ptr is None:
+            v = self._str("host_port", lib.rr_route_upstream_host_port)
+        return v
 
     @property
     def upstream_addr(self) -> str:
         """Go's ``u.Host`` (``TryGetUpstreamAddr`` in GoDoxy's ``routes`` package)."""
-        return self._str("addr_str", lib.rr_route_upstream_addr)
+        v = self._st.addr_str
+        if v is None or self._ptr is None:
+            v = self._str("addr_str", lib.rr_route_upstream_addr)
+        return v
 
     @property
     def upstream_url(self) -> str:
         """Go's ``u.String()``."""
-        return self._str("url", lib.rr_route_upstream_url)
+        v = self._st.url
+        if v is None or self._ptr is None:
+            v = self._str("url", lib.rr_route_upstream_url)
+        return v
 
     @property
     def proxmox(self) -> Optional[ProxmoxLink]:
