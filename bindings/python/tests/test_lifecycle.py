@@ -191,3 +191,31 @@ def test_consume_and_close_race_releases_exactly_once() -> None:
         del r
     settle()
     assert rr.live_routes() == base
+
+
+def test_a_borrowed_string_is_copied_before_a_concurrent_close_releases_the_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """close() during a call defers the release until the call is done, and the call's
+    borrowed rr_str is copied inside it (the lifecycle fuzzer found a version that copied it
+    after: a use after free under ASan)."""
+    from route_registry import _route
+
+    settle()
+    base = rr.live_routes()
+    r = Route(Kind.HTTP, "borrow", "http://10.0.0.9:81")
+    alive_when_read: "list[int]" = []
+    real_read = _route.read_str
+
+    def read(s: object) -> str:
+        alive_when_read.append(rr.live_routes())
+        return real_read(s)  # type: ignore[arg-type]
+
+    def closes_meanwhile(p: int) -> object:
+        r.close()  # as another thread would, while this call holds the handle
+        return _route.lib.rr_route_upstream_host(p)
+
+    monkeypatch.setattr(_route, "read_str", read)
+    assert r._str("host", closes_meanwhile) == "10.0.0.9"
+    assert alive_when_read == [base + 1]  # copied while the route was still alive
+    assert r.closed and rr.live_routes() == base  # and released right after

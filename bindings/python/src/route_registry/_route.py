@@ -148,6 +148,11 @@ class _State:
         self.proxmox: Optional[ProxmoxLink] = None
 
 
+def _read_str_of(p: int, fn: Any) -> str:
+    # The rr_str is borrowed from the route: copy it before the reference can go.
+    return read_str(fn(p))
+
+
 def _release(addr: int) -> None:
     lib.rr_route_release(addr)
 
@@ -289,7 +294,7 @@ class Route(Managed):
         st = self._st
         v: Optional[str] = getattr(st, slot)
         if v is None:
-            v = read_str(self._call(fn))
+            v = self._call(_read_str_of, fn)  # copied while the handle is held
             setattr(st, slot, v)
         return v
 
