@@ -2,6 +2,7 @@
 #   make demo     build everything and run the C, Go and Python examples end to end
 #   make test     every test: Rust, C (ASan+UBSan, valgrind), Go (-race), Python (pytest)
 #   make header   regenerate include/route_registry.h from src/ffi
+#   make lib-asan the library built with AddressSanitizer (target/asan; the Python lifecycle fuzzer)
 #   make bench    criterion benchmarks (figures go to BENCHMARKS.md)
 #   make fuzz     each cargo-fuzz target for FUZZ_SECS (default 60) seconds
 #   make soak     10 million operations through the core, the Go and the Python binding
@@ -16,7 +17,7 @@ ABI := $(shell sed -n 's/^pub const RR_ABI_VERSION: u32 = \([0-9]*\);/\1/p' src/
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 RELEASE := target/release
 
-.PHONY: all lib header deps lint fuzz soak test test-rust test-abi test-c test-go test-python demo bench install clean
+.PHONY: all lib lib-asan header deps lint fuzz soak test test-rust test-abi test-c test-go test-python demo bench install clean
 
 all: lib
 
@@ -25,6 +26,14 @@ lib:
 	$(CARGO) build --release --lib
 	@# The soname is libroute_registry.so.$(ABI): make programs linked in the build tree find it.
 	ln -sf libroute_registry.so $(RELEASE)/libroute_registry.so.$(ABI)
+
+# AddressSanitizer needs -Zsanitizer: RUSTC_BOOTSTRAP lets the stable toolchain accept it.
+HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+ASAN_LIB := target/asan/$(HOST)/release/libroute_registry.so
+
+lib-asan:
+	RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address -Cunsafe-allow-abi-mismatch=sanitizer" \
+		$(CARGO) build --release --lib --target $(HOST) --target-dir target/asan
 
 header:
 	RR_BLESS_HEADER=1 $(CARGO) build --release --lib
@@ -56,8 +65,8 @@ test-c: lib
 test-go: lib
 	$(MAKE) -C bindings/go test
 
-test-python: lib
-	$(MAKE) -C bindings/python test
+test-python: lib lib-asan
+	$(MAKE) -C bindings/python test ASAN_LIB=$(abspath $(ASAN_LIB))
 
 demo: deps lib
 	$(MAKE) -C examples/c run
@@ -70,7 +79,8 @@ fuzz:
 soak: lib
 	RR_SOAK_OPS=10000000 $(CARGO) test --release --test soak -- --nocapture
 	$(MAKE) -C bindings/go soak
-	$(MAKE) -C bindings/python soak
+	$(MAKE) lib-asan
+	$(MAKE) -C bindings/python soak ASAN_LIB=$(abspath $(ASAN_LIB))
 
 bench:
 	$(CARGO) bench --bench registry
