@@ -3,6 +3,7 @@
 #   make test     every test: Rust, C (ASan+UBSan, valgrind), Go (-race), Python (pytest),
 #                 packaging (test-install, test-go-outside, test-wheel) and docs (test-docs)
 #   make header   regenerate include/route_registry.h from src/ffi
+#   make lib-asan the library built with AddressSanitizer (target/asan; the Python lifecycle fuzzer)
 #   make bench    criterion benchmarks (figures go to BENCHMARKS.md)
 #   make fuzz     each cargo-fuzz target for FUZZ_SECS (default 60) seconds
 #   make soak     10 million operations through the core, the Go and the Python binding
@@ -26,7 +27,7 @@ ARCH := $(shell uname -m)
 DIST_NAME := route-registry-$(VERSION)-linux-$(ARCH)
 DIST_STAGE := dist/stage/$(DIST_NAME)
 
-.PHONY: all lib header deps lint fuzz soak test test-rust test-abi test-c test-go test-python \
+.PHONY: all lib lib-asan header deps lint fuzz soak test test-rust test-abi test-c test-go test-python \
 	test-install test-go-outside test-wheel test-docs demo bench install dist wheel clean
 
 all: lib
@@ -36,6 +37,21 @@ lib:
 	$(CARGO) build --release --lib
 	@# The soname is libroute_registry.so.$(ABI): make programs linked in the build tree find it.
 	ln -sf libroute_registry.so $(RELEASE)/libroute_registry.so.$(ABI)
+	@# pkg-config for the build tree (pkg-config prefers NAME-uninstalled.pc): with
+	@# PKG_CONFIG_PATH=target/release/pkgconfig, `go build -tags rr_shared` in this checkout
+	@# links target/release (the Go binding's ASan runs use it).
+	@mkdir -p $(RELEASE)/pkgconfig
+	@sed -e 's|@PREFIX@|$(CURDIR)|g' -e 's|@LIBDIR@|$(CURDIR)/$(RELEASE)|g' \
+		-e 's|@INCLUDEDIR@|$(CURDIR)/include|g' -e 's|@VERSION@|$(VERSION)|g' \
+		route_registry.pc.in > $(RELEASE)/pkgconfig/route_registry-uninstalled.pc
+
+# AddressSanitizer needs -Zsanitizer: RUSTC_BOOTSTRAP lets the stable toolchain accept it.
+HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+ASAN_LIB := target/asan/$(HOST)/release/libroute_registry.so
+
+lib-asan:
+	RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address -Cunsafe-allow-abi-mismatch=sanitizer" \
+		$(CARGO) build --release --lib --target $(HOST) --target-dir target/asan
 
 header:
 	RR_BLESS_HEADER=1 $(CARGO) build --release --lib
@@ -67,8 +83,8 @@ test-c: lib
 test-go: lib
 	$(MAKE) -C bindings/go test
 
-test-python: lib
-	$(MAKE) -C bindings/python test
+test-python: lib lib-asan
+	$(MAKE) -C bindings/python test ASAN_LIB=$(abspath $(ASAN_LIB))
 
 # make install + make dist as a user sees them: stripped .so, pkg-config, rpath, relocatable .pc.
 test-install: lib
@@ -112,7 +128,8 @@ fuzz:
 soak: lib
 	RR_SOAK_OPS=10000000 $(CARGO) test --release --test soak -- --nocapture
 	$(MAKE) -C bindings/go soak
-	$(MAKE) -C bindings/python soak
+	$(MAKE) lib-asan
+	$(MAKE) -C bindings/python soak ASAN_LIB=$(abspath $(ASAN_LIB))
 
 bench:
 	$(CARGO) bench --bench registry

@@ -111,7 +111,7 @@ fn churn(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % 10_000;
             let a = alias(i);
-            reg.del(Kind::Http, &a);
+            let _ = reg.del(Kind::Http, &a);
             reg.add(&Arc::new(
                 Route::new(Kind::Http, &a, "http://10.0.0.1:80").unwrap(),
             ));

@@ -211,7 +211,7 @@ fn main() {
             move |k| drop(std::hint::black_box(r.get(k))),
             move |i| {
                 if i % 2 == 0 {
-                    w.del(Kind::Http, &alias(i));
+                    let _ = w.del(Kind::Http, &alias(i));
                 } else {
                     w.add(&route(i - 1));
                 }

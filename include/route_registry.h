@@ -69,7 +69,7 @@ typedef uint32_t rr_health_format;
 // Called once with a route's `user_data` when the route is destroyed.
 typedef void (*rr_finalizer)(uint64_t user_data);
 
-// A health status: the seed's bit flags (passed as a plain integer; checked).
+// A health status: GoDoxy's bit flags (passed as a plain integer; checked).
 typedef uint32_t rr_health_status;
 
 // Success.
@@ -312,7 +312,10 @@ size_t rr_pool_iter(const struct rr_registry *reg,
                     rr_route_visitor f,
                     void *user_data);
 
-// Visits the live routes of `kind`'s pool sorted by alias, then key (the seed's `Slice`).
+// Visits the live routes of `kind`'s pool sorted by alias, then key (GoDoxy's `Slice`), as
+// `rr_iter_active` (one snapshot; `f` runs outside every lock and gets a borrowed route).
+// Returns how many times `f` was called; 0 for NULL `reg` or `f`, or a bad kind (with a
+// message).
 size_t rr_pool_iter_sorted(const struct rr_registry *reg,
                            rr_kind kind,
                            rr_route_visitor f,
@@ -448,7 +451,7 @@ struct rr_str rr_route_upstream_port(const struct rr_route *r);
 // for NULL.
 struct rr_str rr_route_upstream_host_port(const struct rr_route *r);
 
-// The upstream address (Go: `u.Host`, as the seed's `TryGetUpstreamAddr`).
+// The upstream address (Go: `u.Host`, as GoDoxy's `TryGetUpstreamAddr`).
 //
 // Borrowed from the route: valid while the caller holds a reference to it. `{"", 0}`
 // for NULL.

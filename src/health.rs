@@ -1,11 +1,11 @@
-//! Health: the seed's status flags, the per-route health record, and the health JSON, rendered
-//! byte for byte as Go's `encoding/json.Marshal` renders the seed's map types.
+//! Health: GoDoxy's status flags, the per-route health record, and the health JSON, rendered
+//! byte for byte as Go's `encoding/json.Marshal` renders GoDoxy's map types.
 
 use crate::error::{Error, Result};
 use std::sync::LazyLock;
 use std::time::Duration;
 
-/// The seed's health status bit flags. The numbers are the C ABI's `rr_health_status` values.
+/// GoDoxy's health status bit flags. The numbers are the C ABI's `rr_health_status` values.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum HealthStatus {
@@ -43,7 +43,7 @@ impl HealthStatus {
         })
     }
 
-    /// The seed's string for the status, as it appears in the health JSON.
+    /// GoDoxy's string for the status, as it appears in the health JSON.
     pub fn as_str(self) -> &'static str {
         match self {
             HealthStatus::Unknown => "unknown",
@@ -55,7 +55,7 @@ impl HealthStatus {
         }
     }
 
-    /// HEALTHY, NAPPING or STARTING (the seed's `Good`).
+    /// HEALTHY, NAPPING or STARTING (GoDoxy's `Good`).
     pub fn is_good(self) -> bool {
         matches!(
             self,
@@ -64,7 +64,7 @@ impl HealthStatus {
     }
 }
 
-/// Which of the seed's three health maps to render.
+/// Which of GoDoxy's three health maps to render.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum HealthFormat {
@@ -551,7 +551,7 @@ mod tests {
     }
 
     #[test]
-    fn status_values_are_the_seeds_bit_flags() {
+    fn status_values_are_godoxys_bit_flags() {
         for (v, s) in [
             (0, "unknown"),
             (1, "healthy"),

@@ -4,6 +4,7 @@
 //! measurement that chose this over a single lock).
 
 use crate::clock::Clock;
+use crate::error::{quote, Error, Result, Status};
 use crate::health_index::HealthIndex;
 use crate::lock::ReadMostly;
 use crate::route::Route;
@@ -27,17 +28,57 @@ pub const DEFAULT_SHARDS: usize = 32;
 #[cfg(feature = "linearizability-bug")]
 static RACY_ADD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
-/// What `add` did.
+/// What an add did with a route: the one outcome type of [`Pool::add`] and
+/// [`Registry::add`](crate::Registry::add).
 #[derive(Debug)]
-pub enum AddOutcome {
-    /// The key was new (or its tombstone had expired).
+pub enum Added {
+    /// Registered under a new key (or one whose tombstone had expired).
     Added,
-    /// The key had a tombstone younger than the TTL.
+    /// Registered under a key deleted less than the tombstone TTL (1 s) ago.
     Reloaded,
-    /// A live route of lower or equal priority was replaced; here it is.
+    /// Registered in place of this route, which had lower or equal priority.
     Replaced(Arc<Route>),
-    /// A live route stays (higher priority, or `add_if_not_exists`); here it is.
+    /// Not registered: this live route keeps the key (higher priority, or
+    /// `add_if_not_exists`).
     Kept(Arc<Route>),
+}
+
+impl Added {
+    /// Whether the route was registered.
+    pub fn registered(&self) -> bool {
+        !matches!(self, Added::Kept(_))
+    }
+
+    /// The route registered under the key now: `route` itself unless it was kept out.
+    pub fn holder(&self, route: &Arc<Route>) -> Arc<Route> {
+        match self {
+            Added::Kept(stays) => Arc::clone(stays),
+            _ => Arc::clone(route),
+        }
+    }
+
+    /// `Ok(self)` when the route was registered; for [`Added::Kept`] the `RR_KEPT` error
+    /// naming `route` (the one not added) and the route that stays, with both priorities.
+    pub fn into_result(self, route: &Route) -> Result<Added> {
+        match self {
+            Added::Kept(stays) => Err(kept_error(route, &stays)),
+            done => Ok(done),
+        }
+    }
+}
+
+/// The `RR_KEPT` message: `route` was not added because `stays` keeps its key.
+fn kept_error(route: &Route, stays: &Route) -> Error {
+    let (alias, key, prio) =
+        route.with_identity(|i| (quote(i.alias()), quote(i.key()), i.priority()));
+    let other = stays.priority();
+    Error::new(
+        Status::Kept,
+        format!(
+            "route {alias} was not added: the route with key {key} (priority {other}) stays \
+             (new priority {prio})"
+        ),
+    )
 }
 
 enum Slot {
@@ -178,9 +219,9 @@ impl Pool {
         route: Arc<Route>,
         only_if_absent: bool,
         on_insert: impl FnOnce(),
-    ) -> AddOutcome {
+    ) -> Added {
         let outcome = self.add_locked(key, priority, route, only_if_absent, on_insert);
-        if !matches!(outcome, AddOutcome::Kept(_)) {
+        if !matches!(outcome, Added::Kept(_)) {
             self.sync_index();
         }
         outcome
@@ -194,7 +235,7 @@ impl Pool {
         route: Arc<Route>,
         only_if_absent: bool,
         on_insert: impl FnOnce(),
-    ) -> AddOutcome {
+    ) -> Added {
         #[cfg(feature = "linearizability-bug")]
         if RACY_ADD.load(Ordering::Relaxed) {
             return self.add_racy(key, priority, route, only_if_absent, on_insert);
@@ -209,7 +250,7 @@ impl Pool {
                 match &entry.slot {
                     Slot::Live(old) => {
                         if only_if_absent || priority < old.priority() {
-                            return AddOutcome::Kept(Arc::clone(old));
+                            return Added::Kept(Arc::clone(old));
                         }
                         on_insert();
                         // Remove first: the two may be equal in the index's order.
@@ -219,7 +260,7 @@ impl Pool {
                         else {
                             unreachable!()
                         };
-                        AddOutcome::Replaced(old)
+                        Added::Replaced(old)
                     }
                     Slot::Dead(at) => {
                         let reload = now.saturating_sub(*at) < TOMBSTONE_TTL;
@@ -229,9 +270,9 @@ impl Pool {
                         self.tombstones.fetch_sub(1, Ordering::Relaxed);
                         self.live.fetch_add(1, Ordering::Release);
                         if reload {
-                            AddOutcome::Reloaded
+                            Added::Reloaded
                         } else {
-                            AddOutcome::Added
+                            Added::Added
                         }
                     }
                 }
@@ -244,7 +285,7 @@ impl Pool {
                     slot: Slot::Live(route),
                 });
                 self.live.fetch_add(1, Ordering::Release);
-                AddOutcome::Added
+                Added::Added
             }
         }
     }
@@ -262,7 +303,7 @@ impl Pool {
         route: Arc<Route>,
         only_if_absent: bool,
         on_insert: impl FnOnce(),
-    ) -> AddOutcome {
+    ) -> Added {
         let now = self.clock.now();
         let (hash, shard) = self.locate(key.as_bytes());
         {
@@ -273,7 +314,7 @@ impl Pool {
             }) = table.find(hash, |e| *e.key == *key)
             {
                 if only_if_absent || priority < old.priority() {
-                    return AddOutcome::Kept(Arc::clone(old));
+                    return Added::Kept(Arc::clone(old));
                 }
             }
         }
@@ -287,16 +328,16 @@ impl Pool {
                     Slot::Live(old) => {
                         self.record_remove(&old);
                         self.record_insert(&new);
-                        AddOutcome::Replaced(old)
+                        Added::Replaced(old)
                     }
                     Slot::Dead(at) => {
                         self.record_insert(&new);
                         self.tombstones.fetch_sub(1, Ordering::Relaxed);
                         self.live.fetch_add(1, Ordering::Release);
                         if now.saturating_sub(at) < TOMBSTONE_TTL {
-                            AddOutcome::Reloaded
+                            Added::Reloaded
                         } else {
-                            AddOutcome::Added
+                            Added::Added
                         }
                     }
                 }
@@ -308,7 +349,7 @@ impl Pool {
                     slot: Slot::Live(route),
                 });
                 self.live.fetch_add(1, Ordering::Release);
-                AddOutcome::Added
+                Added::Added
             }
         }
     }
@@ -425,7 +466,7 @@ impl Pool {
         out
     }
 
-    /// The live routes sorted by alias, then key (the seed's `Slice`).
+    /// The live routes sorted by alias, then key (GoDoxy's `Slice`).
     pub fn sorted(&self) -> Vec<Arc<Route>> {
         let mut routes = self.snapshot();
         sort_by_alias_then_key(&mut routes);
@@ -465,7 +506,7 @@ mod tests {
         Arc::new(r)
     }
 
-    fn add(p: &Pool, r: &Arc<Route>) -> AddOutcome {
+    fn add(p: &Pool, r: &Arc<Route>) -> Added {
         let key = r.key();
         p.add(&key, r.priority(), Arc::clone(r), false, || {})
     }
@@ -479,7 +520,7 @@ mod tests {
     fn get_returns_live_route_and_never_a_tombstone() {
         let (_, p) = pool();
         let a = route("a", 0);
-        assert!(matches!(add(&p, &a), AddOutcome::Added));
+        assert!(matches!(add(&p, &a), Added::Added));
         assert!(Arc::ptr_eq(&p.get("a").unwrap(), &a));
         assert!(p.del("a").is_some());
         assert!(p.get("a").is_none());
@@ -495,12 +536,12 @@ mod tests {
         add(&p, &a0);
         let low = route("a", 4);
         match add(&p, &low) {
-            AddOutcome::Kept(k) => assert!(Arc::ptr_eq(&k, &a0)),
+            Added::Kept(k) => assert!(Arc::ptr_eq(&k, &a0)),
             o => panic!("{o:?}"),
         }
         let same = route("a", 5);
         match add(&p, &same) {
-            AddOutcome::Replaced(old) => assert!(Arc::ptr_eq(&old, &a0)),
+            Added::Replaced(old) => assert!(Arc::ptr_eq(&old, &a0)),
             o => panic!("{o:?}"),
         }
         assert!(Arc::ptr_eq(&p.get("a").unwrap(), &same));
@@ -514,7 +555,7 @@ mod tests {
         add(&p, &a);
         let b = route("a", 100);
         match p.add("a", 100, b, true, || panic!("must not insert")) {
-            AddOutcome::Kept(k) => assert!(Arc::ptr_eq(&k, &a)),
+            Added::Kept(k) => assert!(Arc::ptr_eq(&k, &a)),
             o => panic!("{o:?}"),
         }
     }
@@ -525,7 +566,7 @@ mod tests {
         add(&p, &route("a", 0));
         p.del("a");
         clock.advance(Duration::from_millis(999));
-        assert!(matches!(add(&p, &route("a", 0)), AddOutcome::Reloaded));
+        assert!(matches!(add(&p, &route("a", 0)), Added::Reloaded));
         assert_eq!(p.tombstones(), 0);
         assert_eq!(p.size(), 1);
     }
@@ -536,7 +577,7 @@ mod tests {
         add(&p, &route("a", 0));
         p.del("a");
         clock.advance(TOMBSTONE_TTL);
-        assert!(matches!(add(&p, &route("a", 0)), AddOutcome::Added));
+        assert!(matches!(add(&p, &route("a", 0)), Added::Added));
     }
 
     #[test]
@@ -590,7 +631,7 @@ mod tests {
         assert_eq!(removed.len(), 1);
         assert_eq!(p.size(), 0);
         assert_eq!(p.tombstones(), 0);
-        assert!(matches!(add(&p, &route("b", 0)), AddOutcome::Added));
+        assert!(matches!(add(&p, &route("b", 0)), Added::Added));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Proxmox inventory and the reverse lookup that links a route to a node or VM when it is
-//! added (the seed's lookup during route validation).
+//! added (GoDoxy's lookup during route validation).
 
 use crate::error::{quote, Error, Result};
 use crate::route::{Identity, ProxmoxLink};

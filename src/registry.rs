@@ -2,36 +2,17 @@
 //! and by-provider JSON, the Proxmox inventory, and a generation counter for change detection.
 
 use crate::clock::{Clock, SystemClock};
-use crate::error::Result;
+use crate::error::{quote, Error, Result};
 use crate::health::HealthFormat;
 use crate::health_index::HealthIndex;
-use crate::pool::{AddOutcome, Pool};
+pub use crate::pool::Added;
+use crate::pool::Pool;
 use crate::proxmox::Inventory;
 use crate::route::{Identity, Kind, Route};
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
-
-/// What `add` did with a route.
-#[derive(Debug)]
-pub enum Added {
-    /// Registered under a new key (or one whose tombstone had expired).
-    Added,
-    /// Registered under a key deleted less than 1 s ago.
-    Reloaded,
-    /// Registered in place of this route, which had lower or equal priority.
-    Replaced(Arc<Route>),
-    /// Not registered: this route keeps the key.
-    Kept(Arc<Route>),
-}
-
-impl Added {
-    /// Whether the route was registered.
-    pub fn registered(&self) -> bool {
-        !matches!(self, Added::Kept(_))
-    }
-}
 
 /// A route registry. All methods take `&self` and are safe to call from any thread.
 pub struct Registry {
@@ -107,7 +88,8 @@ impl Registry {
     }
 
     /// Adds `route` to its kind's pool: it replaces a live route with the same key if its
-    /// priority is at least that route's, else that route is kept. On registration the route
+    /// priority is at least that route's, else that route is kept ([`Added::Kept`];
+    /// [`Added::into_result`] turns that into the `RR_KEPT` error). On registration the route
     /// is frozen (first time only: linked to Proxmox then).
     pub fn add(&self, route: &Arc<Route>) -> Added {
         self.add_inner(route, false)
@@ -135,10 +117,10 @@ impl Registry {
                 });
         drop(reg);
         let verb = match &outcome {
-            AddOutcome::Kept(_) => None,
-            AddOutcome::Added => Some("added"),
-            AddOutcome::Reloaded => Some("reloaded"),
-            AddOutcome::Replaced(_) => Some("replaced"),
+            Added::Kept(_) => None,
+            Added::Added => Some("added"),
+            Added::Reloaded => Some("reloaded"),
+            Added::Replaced(_) => Some("replaced"),
         };
         if let Some(verb) = verb {
             self.bump();
@@ -148,28 +130,32 @@ impl Registry {
                 ident(route).display_name()
             );
         }
-        match outcome {
-            AddOutcome::Added => Added::Added,
-            AddOutcome::Reloaded => Added::Reloaded,
-            AddOutcome::Replaced(old) => Added::Replaced(old),
-            AddOutcome::Kept(r) => Added::Kept(r),
-        }
+        outcome
     }
 
     /// Deletes the live route with `key` from `kind`'s pool, leaving a tombstone; returns it.
-    pub fn del(&self, kind: Kind, key: &str) -> Option<Arc<Route>> {
-        let removed = self.pool(kind).del(key)?;
+    /// `RR_NOT_FOUND` (naming the key, at most 64 characters of it, and the pool) if no live
+    /// route has that key.
+    pub fn del(&self, kind: Kind, key: &str) -> Result<Arc<Route>> {
+        let Some(removed) = self.pool(kind).del(key) else {
+            return Err(Error::not_found(format!(
+                "no route with key {} in {}",
+                quote(key),
+                kind.pool_name()
+            )));
+        };
         self.bump();
         log::debug!(
             "{}: removed {}",
             kind.pool_name(),
             ident(&removed).display_name()
         );
-        Some(removed)
+        Ok(removed)
     }
 
-    /// Deletes by `route`'s key in `route`'s pool (whatever route holds that key now).
-    pub fn del_route(&self, route: &Route) -> Option<Arc<Route>> {
+    /// Deletes by `route`'s key in `route`'s pool (whatever route holds that key now), as
+    /// [`Registry::del`].
+    pub fn del_route(&self, route: &Route) -> Result<Arc<Route>> {
         let (kind, key) = route.with_identity(|i| (i.kind(), i.key().to_string()));
         self.del(kind, &key)
     }
@@ -240,6 +226,19 @@ impl Registry {
         visited
     }
 
+    /// Visits the live routes of `kind`'s pool sorted by alias, then key (GoDoxy's `Slice`),
+    /// from one snapshot, outside every lock; `f` returns false to stop. Returns how many
+    /// routes `f` was called with (including the call that returned false).
+    pub fn iter_sorted(&self, kind: Kind, f: impl FnMut(&Arc<Route>) -> bool) -> usize {
+        visit_each(self.pool(kind).sorted(), f)
+    }
+
+    /// Visits the routes of all three pools in [`Registry::by_provider_routes`] order, as
+    /// [`Registry::iter_sorted`].
+    pub fn iter_by_provider(&self, f: impl FnMut(&Arc<Route>) -> bool) -> usize {
+        visit_each(self.by_provider_routes(), f)
+    }
+
     /// HTTP then STREAM routes.
     pub fn iter_active(&self, f: impl FnMut(&Arc<Route>) -> bool) -> usize {
         self.iter_kinds(&[Kind::Http, Kind::Stream], f)
@@ -306,7 +305,7 @@ impl Registry {
         self.health_index.winners()
     }
 
-    /// The health of every route keyed by alias, as Go renders the seed's health map types.
+    /// The health of every route keyed by alias, as Go renders GoDoxy's health map types.
     pub fn health_json(&self, format: HealthFormat) -> String {
         self.health_index.render(format)
     }
@@ -326,4 +325,16 @@ impl Registry {
     pub fn inventory(&self) -> Arc<Inventory> {
         Arc::clone(&self.inventory.read())
     }
+}
+
+/// Calls `f` on each route until it returns false; returns how many calls were made.
+fn visit_each(routes: Vec<Arc<Route>>, mut f: impl FnMut(&Arc<Route>) -> bool) -> usize {
+    let mut visited = 0;
+    for r in &routes {
+        visited += 1;
+        if !f(r) {
+            break;
+        }
+    }
+    visited
 }

@@ -47,7 +47,7 @@ impl Kind {
         }
     }
 
-    /// The pool's name in log lines (the seed's pool names).
+    /// The pool's name in log lines (GoDoxy's pool names).
     pub fn pool_name(self) -> &'static str {
         match self {
             Kind::Http => "http_routes",
@@ -101,7 +101,7 @@ impl Identity {
     pub fn kind(&self) -> Kind {
         self.kind
     }
-    /// The route's name (the seed's `Name()`).
+    /// The route's name (GoDoxy's `Name()`).
     pub fn alias(&self) -> &CText {
         &self.alias
     }
@@ -140,6 +140,15 @@ impl Identity {
     /// The Proxmox link, explicit or found when the route was added.
     pub fn proxmox(&self) -> Option<&ProxmoxLink> {
         self.proxmox.as_ref()
+    }
+    /// The Proxmox link, or `RR_NOT_FOUND` naming the route when it has none.
+    pub fn proxmox_link(&self) -> Result<&ProxmoxLink> {
+        self.proxmox.as_ref().ok_or_else(|| {
+            crate::error::Error::not_found(format!(
+                "route {} has no Proxmox link",
+                crate::error::quote(self.alias())
+            ))
+        })
     }
     /// The caller's opaque value.
     pub fn user_data(&self) -> u64 {

@@ -105,11 +105,18 @@ fn pointer_and_value_returning_exports_give_their_nothing_value() {
     assert_eq!(rr_generation(reg), 0);
     assert!(rr_generation_ptr(reg).is_null());
     assert_eq!(rr_iter_all(reg, None, std::ptr::null_mut()), 0);
+    assert_eq!(rr_route_health_status(r), RR_HEALTH_STATUS_UNKNOWN);
+    assert_eq!(rr_route_priority(r), 0);
+    // The version exports are panic boundaries too: 0 is never a real ABI version.
+    assert_eq!(rr_abi_version(), 0);
+    assert_eq!(rr_version().len, 0);
+    assert!(!rr_version().ptr.is_null());
     rr_clear(reg); // void: nothing happens
     set_target(None);
     expect_panic_message("rr_clear");
 
     // Nothing was cleared and everything still works.
+    assert_eq!(rr_abi_version(), RR_ABI_VERSION);
     assert_eq!(rr_num_all_routes(reg), 1);
     let h = rr_try_get_upstream_host(ctx);
     assert_eq!(h.len, "10.0.0.1".len());

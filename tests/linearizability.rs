@@ -28,7 +28,7 @@
 //! the machine's); `LINEARIZABILITY_TRIALS=<n>` changes the number of histories.
 
 use route_registry::clock::ManualClock;
-use route_registry::pool::{AddOutcome, Pool, TOMBSTONE_TTL};
+use route_registry::pool::{Added, Pool, TOMBSTONE_TTL};
 use route_registry::{Kind, Route};
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -101,12 +101,12 @@ fn route_id(r: &Route) -> u32 {
     u32::try_from(r.user_data()).expect("route ids fit in u32")
 }
 
-fn outcome_ret(o: AddOutcome) -> Ret {
+fn outcome_ret(o: Added) -> Ret {
     match o {
-        AddOutcome::Added => Ret::Added,
-        AddOutcome::Reloaded => Ret::Reloaded,
-        AddOutcome::Replaced(old) => Ret::Replaced(route_id(&old)),
-        AddOutcome::Kept(old) => Ret::Kept(route_id(&old)),
+        Added::Added => Ret::Added,
+        Added::Reloaded => Ret::Reloaded,
+        Added::Replaced(old) => Ret::Replaced(route_id(&old)),
+        Added::Kept(old) => Ret::Kept(route_id(&old)),
     }
 }
 

@@ -4,7 +4,7 @@ mod common;
 
 use parking_lot::Mutex;
 use route_registry::clock::ManualClock;
-use route_registry::{Added, HealthFormat, HealthStatus, Kind, Registry, Route};
+use route_registry::{Added, HealthFormat, HealthStatus, Kind, Registry, Route, Status};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,7 +66,7 @@ fn counts_cover_active_and_all_pools_and_ignore_tombstones() {
     reg.add(&route(Kind::Excluded, "x", ""));
     assert_eq!(reg.num_active_routes(), 3);
     assert_eq!(reg.num_all_routes(), 4);
-    reg.del(Kind::Http, "b");
+    reg.del(Kind::Http, "b").unwrap();
     assert_eq!(reg.pool(Kind::Http).size(), 1);
     assert_eq!(reg.num_active_routes(), 2);
     reg.clear();
@@ -102,7 +102,7 @@ fn add_if_not_exists_keeps_the_existing_route_and_reloads_tombstones() {
         Added::Kept(k) => assert!(Arc::ptr_eq(&k, &a)),
         other => panic!("{other:?}"),
     }
-    reg.del(Kind::Http, "a");
+    reg.del(Kind::Http, "a").unwrap();
     clock.advance(Duration::from_millis(500));
     assert!(matches!(reg.add_if_not_exists(&b), Added::Reloaded));
 }
@@ -112,7 +112,7 @@ fn a_deleted_route_stays_valid_while_held() {
     let reg = Registry::new();
     reg.add(&http("a"));
     let held = reg.get("a").unwrap();
-    reg.del(Kind::Http, "a");
+    reg.del(Kind::Http, "a").unwrap();
     reg.clear();
     assert_eq!(held.alias(), "a");
     held.with_identity(|i| assert_eq!(i.upstream().host().as_str(), "10.0.0.1"));
@@ -134,10 +134,10 @@ fn generation_changes_on_mutations_only() {
     low.set_priority(-1).unwrap();
     reg.add(&low); // kept: no change
     assert_eq!(reg.generation(), g1);
-    reg.del(Kind::Http, "a");
+    reg.del(Kind::Http, "a").unwrap();
     let g2 = reg.generation();
     assert_ne!(g1, g2);
-    reg.del(Kind::Http, "a"); // absent: no change
+    assert!(reg.del(Kind::Http, "a").is_err()); // absent: no change
     assert_eq!(reg.generation(), g2);
     reg.load_proxmox_json(br#"{"nodes":[]}"#).unwrap();
     let g3 = reg.generation();
@@ -156,7 +156,7 @@ fn iteration_visits_live_routes_in_pool_order_and_stops_early() {
     reg.add(&route(Kind::Stream, "s1", "tcp://h:1"));
     reg.add(&route(Kind::Excluded, "x1", ""));
     reg.add(&http("dead"));
-    reg.del(Kind::Http, "dead");
+    reg.del(Kind::Http, "dead").unwrap();
     let mut seen = Vec::new();
     assert_eq!(
         reg.iter_all(|r| {
@@ -183,7 +183,7 @@ fn a_visitor_may_add_and_delete_without_deadlock() {
     let mut n = 0;
     reg.iter_all(|r| {
         n += 1;
-        reg.del(Kind::Http, &r.key());
+        reg.del(Kind::Http, &r.key()).unwrap();
         reg.add(&http(&format!("new{n}")));
         reg.get("r1");
         let _ = reg.health_json(HealthFormat::Simple);
@@ -327,7 +327,7 @@ fn logging_reports_added_reloaded_replaced_removed_and_cleared() {
     a.set_display_name("LogTest").unwrap();
     reg.add(&a);
     reg.add(&http("logtest"));
-    reg.del(Kind::Http, "logtest");
+    reg.del(Kind::Http, "logtest").unwrap();
     reg.add(&http("logtest"));
     reg.add(&http("logtest-kept-out-never"));
     let low = http("logtest");
@@ -364,7 +364,7 @@ fn health_json_shows_new_health_at_once_and_never_holds_deleted_routes() {
     a.set_health(HealthStatus::Error, Duration::ZERO, Duration::ZERO, b"boom");
     assert!(reg.health_json(HealthFormat::Full).contains("boom"));
     // A delete drops the cached order with its references.
-    reg.del(Kind::Http, "a");
+    reg.del(Kind::Http, "a").unwrap();
     assert_eq!(
         Arc::strong_count(&a),
         1,
@@ -408,7 +408,7 @@ fn health_routes_follow_replacement_key_changes_and_pool_clears() {
     reg.pool_clear(Kind::Excluded);
     assert_eq!(Arc::strong_count(&e), 1, "a cleared route is let go of");
     assert!(Arc::ptr_eq(&reg.health_routes()[0], &s));
-    reg.del(Kind::Stream, "s");
+    reg.del(Kind::Stream, "s").unwrap();
     assert!(Arc::ptr_eq(&reg.health_routes()[0], &new));
     reg.clear();
     assert_eq!(reg.health_json(HealthFormat::Full), "{}");
@@ -455,7 +455,7 @@ fn health_routes_equal_a_recount_after_every_change() {
                 }
             }
             6..=8 => {
-                reg.del(kind, &key);
+                let _ = reg.del(kind, &key);
             }
             _ if step % 50 == 0 => reg.pool_clear(kind),
             _ => {}
@@ -467,4 +467,74 @@ fn health_routes_equal_a_recount_after_every_change() {
         made.iter().all(|w| w.upgrade().is_none()),
         "no route outlives the registry"
     );
+}
+
+#[test]
+fn a_kept_add_is_the_kept_error_naming_both_routes_decided_by_the_core() {
+    let reg = Registry::new();
+    let high = http("a");
+    high.set_priority(10).unwrap();
+    reg.add(&high);
+    let low = http("a");
+    let added = reg.add(&low);
+    assert!(Arc::ptr_eq(&added.holder(&low), &high));
+    let e = added.into_result(&low).unwrap_err();
+    assert_eq!(e.status(), Status::Kept);
+    assert_eq!(
+        e.message(),
+        "route \"a\" was not added: the route with key \"a\" (priority 10) stays (new priority 0)"
+    );
+    let fresh = http("b");
+    let added = reg.add(&fresh);
+    assert!(Arc::ptr_eq(&added.holder(&fresh), &fresh));
+    assert!(matches!(added.into_result(&fresh), Ok(Added::Added)));
+}
+
+#[test]
+fn deleting_an_absent_key_is_not_found_quoting_at_most_64_characters() {
+    let reg = Registry::new();
+    let e = reg.del(Kind::Stream, "gone").unwrap_err();
+    assert_eq!(e.status(), Status::NotFound);
+    assert_eq!(e.message(), "no route with key \"gone\" in stream_routes");
+    let huge = "z".repeat(1 << 20);
+    let e = reg.del(Kind::Http, &huge).unwrap_err();
+    assert!(e.message().contains(&format!("\"{}...\"", "z".repeat(64))));
+    assert!(!e.message().contains(&"z".repeat(65)));
+    let r = http("here");
+    reg.add(&r);
+    assert!(Arc::ptr_eq(&reg.del_route(&r).unwrap(), &r));
+    assert_eq!(reg.del_route(&r).unwrap_err().status(), Status::NotFound);
+}
+
+#[test]
+fn sorted_and_by_provider_iteration_count_the_call_that_stops() {
+    let reg = Registry::new();
+    for a in ["c", "a", "b"] {
+        let r = http(a);
+        r.set_provider(if a == "a" { "p2" } else { "p1" }).unwrap();
+        reg.add(&r);
+    }
+    let mut seen = Vec::new();
+    let n = reg.iter_sorted(Kind::Http, |r| {
+        seen.push(r.key());
+        seen.len() < 2
+    });
+    assert_eq!((n, seen), (2, vec!["a".to_string(), "b".to_string()]));
+    assert_eq!(reg.iter_sorted(Kind::Stream, |_| true), 0);
+    let mut seen = Vec::new();
+    let n = reg.iter_by_provider(|r| {
+        seen.push(r.key());
+        true
+    });
+    assert_eq!((n, seen), (3, vec!["b".into(), "c".into(), "a".into()]));
+}
+
+#[test]
+fn a_route_without_proxmox_link_is_not_found_in_the_core() {
+    let r = http("plain");
+    let e = r
+        .with_identity(|i| i.proxmox_link().map(|l| l.vmid))
+        .unwrap_err();
+    assert_eq!(e.status(), Status::NotFound);
+    assert_eq!(e.message(), "route \"plain\" has no Proxmox link");
 }

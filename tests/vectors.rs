@@ -54,11 +54,23 @@ fn health_json_vectors_match_go_byte_for_byte() {
     let v = testdata("health_json.json");
     let cases = v["cases"].as_array().unwrap();
     assert!(cases.len() >= 10);
-    for (n, case) in cases.iter().enumerate() {
+    let mut compared = 0;
+    'cases: for (n, case) in cases.iter().enumerate() {
         let reg = rr_registry_new();
         for r in case["routes"].as_array().unwrap() {
             let name = unhex(r["name_hex"].as_str().unwrap());
             let (st, route) = new_route(RR_KIND_HTTP, &name, "http://10.0.0.1:80");
+            if name.contains(&0) {
+                // Every alias is also read as a C string: a NUL byte is refused, so Go's
+                // rendering of such a case cannot be reproduced.
+                assert_eq!(st, RR_INVALID_ARGUMENT, "case {n}");
+                let e = route_registry::ffi::version::rr_last_error();
+                // SAFETY: the library's message is `len` readable bytes.
+                let e = unsafe { std::slice::from_raw_parts(e.ptr.cast::<u8>(), e.len) };
+                assert!(String::from_utf8_lossy(e).contains("NUL"), "case {n}");
+                rr_registry_free(reg);
+                continue 'cases;
+            }
             assert_eq!(st, RR_OK, "case {n}");
             if !r["no_health"].as_bool().unwrap_or(false) {
                 let detail = unhex(r["detail_hex"].as_str().unwrap());
@@ -84,7 +96,12 @@ fn health_json_vectors_match_go_byte_for_byte() {
             assert_eq!(got, case[field].as_str().unwrap(), "case {n} {field}");
         }
         rr_registry_free(reg);
+        compared += 1;
     }
+    assert!(
+        compared >= cases.len() - 1,
+        "only {compared} cases compared"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ import (
 
 type routeContextKey struct{}
 
-// routeContext carries a route on a request's context, as the seed's RouteContext does. The
+// routeContext carries a route on a request's context, as GoDoxy's RouteContext does. The
 // upstream strings are read from the route's Go-side identity: no cgo call.
 type routeContext struct {
 	context.Context
@@ -23,7 +23,7 @@ func (c *routeContext) Value(key any) any {
 }
 
 // WithRouteContext attaches route to the request: r.WithContext with a context carrying the
-// route (a shallow copy of the request, as the seed does; nothing of the request is cloned).
+// route (a shallow copy of the request, as GoDoxy does; nothing of the request is cloned).
 // The context holds the *Route, so the route stays valid for the request's lifetime even if
 // it is deleted from its registry meanwhile.
 func WithRouteContext[T any](r *http.Request, route *Route[T]) *http.Request {

@@ -1,5 +1,8 @@
 package routes
 
+// #include "route_registry.h"
+import "C"
+
 import (
 	"errors"
 	"fmt"
@@ -9,14 +12,14 @@ import (
 // sentinel errors: errors.Is(err, ErrNotFound) holds for every *Error with that status.
 type Status uint32
 
-// The library's status codes.
+// The library's status codes (the header's RR_* values).
 const (
-	StatusOK              Status = 0
-	StatusNotFound        Status = 1
-	StatusInvalidArgument Status = 2
-	StatusKept            Status = 3
-	StatusFrozen          Status = 4
-	StatusPanic           Status = 255
+	StatusOK              Status = C.RR_OK
+	StatusNotFound        Status = C.RR_NOT_FOUND
+	StatusInvalidArgument Status = C.RR_INVALID_ARGUMENT
+	StatusKept            Status = C.RR_KEPT
+	StatusFrozen          Status = C.RR_FROZEN
+	StatusPanic           Status = C.RR_PANIC
 )
 
 // Sentinel errors, for errors.Is.
@@ -31,8 +34,10 @@ var (
 	ErrFrozen error = StatusFrozen
 	// ErrPanic: the library caught a panic (a bug in the library); it stays usable.
 	ErrPanic error = StatusPanic
-	// ErrClosed: the route was closed with Close (lookups give a fresh one).
-	ErrClosed = errors.New("routes: route is closed")
+	// ErrClosed: the Route or Registry was closed with Close. Methods that return an error
+	// return one wrapping ErrClosed; the other methods of a closed Registry (and its pools)
+	// panic with such an error.
+	ErrClosed = errors.New("routes: closed")
 )
 
 func (s Status) String() string {
@@ -56,7 +61,7 @@ func (s Status) String() string {
 func (s Status) Error() string { return "routes: " + s.String() }
 
 // Error is a failed library call: which operation, its status and the library's message
-// (which names the bad value).
+// (which names the bad value, quoting at most 64 characters of it).
 type Error struct {
 	Op      string
 	Status  Status
@@ -76,3 +81,9 @@ func (e *Error) Unwrap() error { return e.Status }
 func invalidArg(op, format string, args ...any) error {
 	return &Error{Op: op, Status: StatusInvalidArgument, Message: fmt.Sprintf(format, args...)}
 }
+
+// closedError is the error (or panic value) of a use after Close: errors.Is(err, ErrClosed).
+type closedError struct{ op, what string }
+
+func (e *closedError) Error() string   { return "routes: " + e.op + ": the " + e.what + " is closed" }
+func (e *closedError) Is(t error) bool { return t == ErrClosed }

@@ -76,6 +76,18 @@ func TestConcurrentErrorsNameTheirOwnInput(t *testing.T) {
 					errs <- fmt.Errorf("Del(%q): %v", key, err)
 					return
 				}
+				format := HealthFormat(1000 + 1000*g + i) // an unknown format, unique to this call
+				if _, err := reg.HealthJSON(format); !errors.Is(err, ErrInvalidArgument) ||
+					!strings.Contains(err.Error(), fmt.Sprint(uint32(format))) {
+					errs <- fmt.Errorf("HealthJSON(%d): %v", format, err)
+					return
+				}
+				alias := fmt.Sprintf("alias\x00%d-%d", g, i)
+				if _, err := NewRoute(RouteConfig{Kind: KindHTTP, Alias: alias, URL: "http://a:1"}, &app{}); !errors.Is(err, ErrInvalidArgument) ||
+					!strings.Contains(err.Error(), fmt.Sprintf("%d-%d", g, i)) {
+					errs <- fmt.Errorf("NewRoute(alias %q): %v", alias, err)
+					return
+				}
 				inv := fmt.Sprintf(`{"nodes":[{"name":"n%d-%d","ip":"not-an-ip-%d-%d"}]}`, g, i, g, i)
 				if err := reg.LoadProxmoxJSON([]byte(inv)); !errors.Is(err, ErrInvalidArgument) ||
 					!strings.Contains(err.Error(), fmt.Sprintf("not-an-ip-%d-%d", g, i)) {

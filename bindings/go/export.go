@@ -35,7 +35,7 @@ func rrGoLog(level C.rr_log_level, msg *C.char, n C.size_t, _ unsafe.Pointer) {
 	if box == nil {
 		return
 	}
-	lvl := slogLevel(int(level))
+	lvl := slogLevel(uint32(level))
 	ctx := context.Background()
 	if !box.h.Enabled(ctx, lvl) {
 		return

@@ -1,5 +1,8 @@
 package routes
 
+// #include "route_registry.h"
+import "C"
+
 import (
 	"bytes"
 	"encoding/json"
@@ -10,18 +13,18 @@ import (
 	"unicode/utf8"
 )
 
-// HealthStatus is a route's health: the seed's bit flags. It marshals (JSON, text) as its
+// HealthStatus is a route's health: GoDoxy's bit flags. It marshals (JSON, text) as its
 // name: "unknown", "healthy", "napping", "starting", "unhealthy", "error".
 type HealthStatus uint32
 
-// The health statuses.
+// The health statuses (the header's RR_HEALTH_STATUS_* values).
 const (
-	StatusUnknown   HealthStatus = 0
-	StatusHealthy   HealthStatus = 1
-	StatusNapping   HealthStatus = 2
-	StatusStarting  HealthStatus = 4
-	StatusUnhealthy HealthStatus = 8
-	StatusError     HealthStatus = 16
+	StatusUnknown   HealthStatus = C.RR_HEALTH_STATUS_UNKNOWN
+	StatusHealthy   HealthStatus = C.RR_HEALTH_STATUS_HEALTHY
+	StatusNapping   HealthStatus = C.RR_HEALTH_STATUS_NAPPING
+	StatusStarting  HealthStatus = C.RR_HEALTH_STATUS_STARTING
+	StatusUnhealthy HealthStatus = C.RR_HEALTH_STATUS_UNHEALTHY
+	StatusError     HealthStatus = C.RR_HEALTH_STATUS_ERROR
 
 	// StatusGood is any of healthy, napping and starting.
 	StatusGood = StatusHealthy | StatusNapping | StatusStarting
@@ -61,7 +64,7 @@ func (s *HealthStatus) UnmarshalText(b []byte) error {
 	return fmt.Errorf("routes: invalid health status %q", b)
 }
 
-// HealthInfo is one route's health, as the seed's type: encoding/json gives exactly the
+// HealthInfo is one route's health, as GoDoxy's type: encoding/json gives exactly the
 // library's health JSON.
 type HealthInfo struct {
 	Status  HealthStatus  `json:"status"`
@@ -80,11 +83,11 @@ type HealthInfoWithoutDetail struct {
 // HealthFormat selects a health map (HealthJSON).
 type HealthFormat uint32
 
-// The health JSON formats.
+// The health JSON formats (the header's RR_HEALTH_* values).
 const (
-	HealthFull          HealthFormat = 0 // {"alias":{"status":..,"uptime":..,"latency":..,"detail":..}}
-	HealthWithoutDetail HealthFormat = 1 // the same without "detail"
-	HealthSimple        HealthFormat = 2 // {"alias":"healthy"}
+	HealthFull          HealthFormat = C.RR_HEALTH_FULL           // {"alias":{"status":..,"uptime":..,"latency":..,"detail":..}}
+	HealthWithoutDetail HealthFormat = C.RR_HEALTH_WITHOUT_DETAIL // the same without "detail"
+	HealthSimple        HealthFormat = C.RR_HEALTH_SIMPLE         // {"alias":"healthy"}
 )
 
 // UnmarshalJSON reads a HealthInfo as the library renders it. The library, like Go's

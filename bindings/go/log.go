@@ -1,5 +1,8 @@
 package routes
 
+// #include "route_registry.h"
+import "C"
+
 import (
 	"context"
 	"log/slog"
@@ -17,15 +20,19 @@ var (
 	logMu      sync.Mutex
 )
 
-func slogLevel(l int) slog.Level {
+// nativeLevels are the library's log levels (RR_LOG_*), most severe first.
+var nativeLevels = [...]uint32{C.RR_LOG_ERROR, C.RR_LOG_WARN, C.RR_LOG_INFO, C.RR_LOG_DEBUG, C.RR_LOG_TRACE}
+
+// slogLevel is the slog level of a library log level (above TRACE: TRACE).
+func slogLevel(l uint32) slog.Level {
 	switch l {
-	case 1:
+	case C.RR_LOG_ERROR:
 		return slog.LevelError
-	case 2:
+	case C.RR_LOG_WARN:
 		return slog.LevelWarn
-	case 3:
+	case C.RR_LOG_INFO:
 		return slog.LevelInfo
-	case 4:
+	case C.RR_LOG_DEBUG:
 		return slog.LevelDebug
 	default:
 		return LevelTrace
@@ -40,12 +47,12 @@ func SetLogHandler(h slog.Handler) {
 	logMu.Lock()
 	defer logMu.Unlock()
 	if h == nil {
-		setNativeLogger(0, false)
+		setNativeLogger(uint32(C.RR_LOG_OFF), false)
 		logHandler.Store(nil)
 		return
 	}
-	maxLevel := 0
-	for l := 1; l <= 5; l++ {
+	maxLevel := uint32(C.RR_LOG_OFF)
+	for _, l := range nativeLevels {
 		if h.Enabled(context.Background(), slogLevel(l)) {
 			maxLevel = l
 		}

@@ -5,36 +5,45 @@ import "C"
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 )
 
-// Registry is a route registry (the seed's routes package): three pools, lookups, iteration,
-// health and provider views. T is the caller's route value type: lookups give back the
-// caller's *Route[T] objects.
+// Registry is a route registry (GoDoxy's `routes` package): three pools, lookups,
+// iteration, health and provider views. T is the caller's route value type: lookups give
+// back the caller's *Route[T] objects.
 //
 // Lookups and iteration read a Go-side cache, valid while the library's generation counter
 // (bumped after every add, delete, clear and inventory load) is unchanged: when nothing
 // changed they never call into C.
+//
+// A Registry and its pools may be used from any number of goroutines. Close releases its
+// routes at once; see Close for what a closed Registry does.
 type Registry[T any] struct {
 	HTTP     *Pool[T]
 	Stream   *Pool[T]
 	Excluded *Pool[T]
 
-	c       *C.rr_registry
-	gen     *uint64 // the library's generation counter (rr_generation_ptr)
+	// nreg is freed only by the cleanup, once the Registry (and so every Pool, which holds
+	// it) is unreachable. nreg and ngen are read only in do, try, Close and fresh, and in
+	// cacheFor and dropStaleCache, which run inside do/try (TestNativeHandlesAreReadOnlyInHelpers
+	// checks it): each is followed by runtime.KeepAlive(r), so the registry cannot be freed
+	// under a call whatever the program closes or drops, on any goroutine.
+	nreg    *C.rr_registry
+	ngen    *uint64 // the library's generation counter (rr_generation_ptr), inside *nreg
 	global  bool
 	closed  atomic.Bool
-	cleanup runtime.Cleanup
 	cache   atomic.Pointer[regCache[T]]
+	cleanup runtime.Cleanup
 }
 
-// Pool is one of a registry's three pools.
+// Pool is one of a registry's three pools. It holds its Registry: a Pool alone keeps the
+// registry alive (`p := routes.NewRegistry[T]().HTTP` is a usable pool).
 type Pool[T any] struct {
 	reg  *Registry[T]
 	kind Kind
@@ -44,13 +53,18 @@ type Pool[T any] struct {
 // cannot grow the cache without bound); beyond it lookups go to the library.
 const maxCacheEntries = 1 << 16
 
-// Snapshot kinds for rr_go_snapshot: 0..2 a pool, 3 active, 4 all, 5..7 a pool sorted.
+// Snapshot slots of the cache: one per pool (unordered), one per pool sorted, active, all,
+// by provider.
 const (
-	snapActive = 3
-	snapAll    = 4
-	snapSorted = 5
-	numSnaps   = 8
+	slotSorted     = 3 // + kind
+	slotActive     = 6
+	slotAll        = 7
+	slotByProvider = 8
+	numSlots       = 9
 )
+
+// orExactKey is a GetHTTPRouteOrExact cache key.
+type orExactKey struct{ alias, host string }
 
 // regCache holds lookups made while the generation counter was gen. Every entry was looked
 // up after reading gen (never before), so it is valid while the counter still equals gen.
@@ -59,17 +73,19 @@ type regCache[T any] struct {
 	n       atomic.Int64
 	get     sync.Map // key -> *Route[T] (nil: absent)
 	getIncl sync.Map
+	orExact sync.Map // orExactKey -> *Route[T]
 	pool    [3]sync.Map
-	snaps   [numSnaps]atomic.Pointer[[]*Route[T]]
+	snaps   [numSlots]atomic.Pointer[[]*Route[T]]
 }
 
-// NewRegistry makes an empty registry. Close frees it (else the garbage collector does);
-// routes it held stay valid while the program holds them.
+// NewRegistry makes an empty registry. Close releases its routes (else the garbage collector
+// does); routes the program holds stay valid. It panics only if the library cannot allocate.
 func NewRegistry[T any]() *Registry[T] {
-	c := C.rr_registry_new()
-	if c == nil {
-		panic("routes: rr_registry_new failed: " + gostr(C.rr_last_error()))
+	p, err := callPtr("NewRegistry", C.RR_PANIC, func() unsafe.Pointer { return unsafe.Pointer(C.rr_registry_new()) })
+	if err != nil {
+		panic(err)
 	}
+	c := (*C.rr_registry)(p)
 	r := newRegistry[T](c, false)
 	r.cleanup = runtime.AddCleanup(r, func(c *C.rr_registry) { C.rr_registry_free(c) }, c)
 	return r
@@ -89,51 +105,89 @@ func Global[T any]() *Registry[T] {
 }
 
 func newRegistry[T any](c *C.rr_registry, global bool) *Registry[T] {
-	r := &Registry[T]{c: c, global: global}
-	r.gen = (*uint64)(unsafe.Pointer(C.rr_generation_ptr(c)))
+	r := &Registry[T]{nreg: c, global: global}
+	r.ngen = (*uint64)(unsafe.Pointer(C.rr_generation_ptr(c)))
 	r.HTTP = &Pool[T]{reg: r, kind: KindHTTP}
 	r.Stream = &Pool[T]{reg: r, kind: KindStream}
 	r.Excluded = &Pool[T]{reg: r, kind: KindExcluded}
 	return r
 }
 
-// Close frees the registry (its references to its routes are released; routes the program
-// holds stay valid). Safe to call twice; a no-op for Global. The registry must not be in use
-// by other goroutines; using it afterwards panics.
+// Close releases the registry's routes now (routes the program holds stay valid) and makes
+// the registry unusable: its methods that return an error return one wrapping ErrClosed, the
+// others (lookups, iteration, sizes, health maps, Clear) panic with such an error; the same
+// holds for its pools. Safe to call twice and from any goroutine, also while other goroutines
+// use the registry: a call racing with Close either completes or sees ErrClosed, and a route
+// it adds meanwhile is released when the registry is garbage-collected (the native registry
+// itself, a few hundred bytes once emptied, is freed then). A no-op for Global.
 func (r *Registry[T]) Close() error {
-	defer runtime.KeepAlive(r)
 	if r.global || !r.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	r.cleanup.Stop()
 	r.cache.Store(nil)
-	C.rr_registry_free(r.c)
+	beforeCall()
+	C.rr_clear(r.nreg)
+	runtime.KeepAlive(r)
 	return nil
 }
 
-func (r *Registry[T]) ptr() *C.rr_registry {
+// do runs f with the native registry and keeps r alive until f returns (so that its cleanup
+// cannot free the registry during the call). It panics with an error wrapping ErrClosed once
+// r is closed. Every method without an error result reaches the library through here.
+func (r *Registry[T]) do(op string, f func(c *C.rr_registry)) {
 	if r.closed.Load() {
-		panic("routes: use of a closed Registry")
+		panic(&closedError{op: op, what: "registry"})
 	}
-	return r.c
+	beforeCall()
+	f(r.nreg)
+	r.dropStaleCache()
+	runtime.KeepAlive(r)
+}
+
+// try is do for methods with an error result: ErrClosed instead of the panic.
+func (r *Registry[T]) try(op string, f func(c *C.rr_registry) error) error {
+	if r.closed.Load() {
+		return &closedError{op: op, what: "registry"}
+	}
+	beforeCall()
+	err := f(r.nreg)
+	r.dropStaleCache()
+	runtime.KeepAlive(r)
+	return err
+}
+
+// dropStaleCache forgets the cache once the registry changed (called inside do and try), so
+// that the routes it holds are not kept alive after a mutation until the next lookup: a
+// deleted route is released as soon as nobody else holds it.
+func (r *Registry[T]) dropStaleCache() {
+	if c := r.cache.Load(); c != nil && c.gen != atomic.LoadUint64(r.ngen) {
+		r.cache.CompareAndSwap(c, nil)
+	}
 }
 
 // Generation is the library's mutation counter for this registry.
 func (r *Registry[T]) Generation() uint64 {
-	r.ptr()
-	return atomic.LoadUint64(r.gen)
+	var g uint64
+	r.do("Generation", func(*C.rr_registry) { g = atomic.LoadUint64(r.ngen) })
+	return g
 }
 
-// current gives the cache for generation g, or nil when none is valid.
-func (r *Registry[T]) current(g uint64) *regCache[T] {
-	if c := r.cache.Load(); c != nil && c.gen == g {
-		return c
+// fresh is the cache when it is valid for the current generation, else nil (also when
+// closed). The hit path of every lookup: no cgo call, no allocation.
+func (r *Registry[T]) fresh() *regCache[T] {
+	if r.closed.Load() {
+		return nil
 	}
-	return nil
+	c := r.cache.Load()
+	if c != nil && c.gen != atomic.LoadUint64(r.ngen) {
+		c = nil
+	}
+	runtime.KeepAlive(r) // r.ngen points into the native registry that r's cleanup frees
+	return c
 }
 
 // cacheFor gives a cache to store a lookup made after reading generation g; nil when the
-// counter has moved past g (the lookup may be stale) or the cache is full.
+// counter has moved past g (the lookup may be stale) or the cache is full. Called inside do.
 func (r *Registry[T]) cacheFor(g uint64) *regCache[T] {
 	for {
 		c := r.cache.Load()
@@ -143,7 +197,7 @@ func (r *Registry[T]) cacheFor(g uint64) *regCache[T] {
 			}
 			return c
 		}
-		if (c != nil && c.gen > g) || atomic.LoadUint64(r.gen) != g {
+		if (c != nil && c.gen > g) || atomic.LoadUint64(r.ngen) != g || r.closed.Load() {
 			return nil
 		}
 		if r.cache.CompareAndSwap(c, &regCache[T]{gen: g}) {
@@ -152,7 +206,7 @@ func (r *Registry[T]) cacheFor(g uint64) *regCache[T] {
 	}
 }
 
-func fromCache[T any](m *sync.Map, key string) (*Route[T], bool, bool) {
+func fromCache[T any](m *sync.Map, key any) (*Route[T], bool, bool) {
 	v, ok := m.Load(key)
 	if !ok {
 		return nil, false, false
@@ -167,173 +221,221 @@ func fromCache[T any](m *sync.Map, key string) (*Route[T], bool, bool) {
 	return rt, true, true
 }
 
-type mapSel[T any] func(c *regCache[T]) *sync.Map
-
-// lookup is the cached form of a native lookup returning a new reference or NULL.
-func (r *Registry[T]) lookup(sel mapSel[T], key string, native func(*C.rr_registry, *C.char, C.size_t) *C.rr_route) (*Route[T], bool) {
-	reg := r.ptr()
-	g := atomic.LoadUint64(r.gen) // BEFORE the native lookup
-	if c := r.current(g); c != nil {
-		if rt, found, hit := fromCache[T](sel(c), key); hit {
-			return rt, found
+// lookup is the cached form of a native lookup returning a new reference or NULL: sel picks
+// the cache's map, key is the map key (cloned when stored), native does the lookup.
+func (r *Registry[T]) lookup(op string, sel func(c *regCache[T]) *sync.Map, key any, clone func() any,
+	native func(*C.rr_registry) *C.rr_route) (*Route[T], bool) {
+	var rt *Route[T]
+	var found bool
+	r.do(op, func(reg *C.rr_registry) {
+		g := atomic.LoadUint64(r.ngen) // BEFORE the native lookup
+		if c := r.current(g); c != nil {
+			var hit bool
+			if rt, found, hit = fromCache[T](sel(c), key); hit {
+				return
+			}
 		}
-	}
-	k, n := cstr(key)
-	rt := adopt[T](native(reg, k, n))
-	runtime.KeepAlive(key)
-	runtime.KeepAlive(r) // its cleanup must not free the registry during the call
-	if c := r.cacheFor(g); c != nil {
-		sel(c).Store(strings.Clone(key), rt)
-	}
-	return rt, rt != nil
+		rt = adopt[T](native(reg))
+		found = rt != nil
+		if c := r.cacheFor(g); c != nil {
+			sel(c).Store(clone(), rt)
+		}
+	})
+	return rt, found
 }
 
-func selGet[T any](c *regCache[T]) *sync.Map  { return &c.get }
-func selIncl[T any](c *regCache[T]) *sync.Map { return &c.getIncl }
+// current gives the cache for generation g, or nil when none is valid.
+func (r *Registry[T]) current(g uint64) *regCache[T] {
+	if c := r.cache.Load(); c != nil && c.gen == g {
+		return c
+	}
+	return nil
+}
+
+func selGet[T any](c *regCache[T]) *sync.Map     { return &c.get }
+func selIncl[T any](c *regCache[T]) *sync.Map    { return &c.getIncl }
+func selOrExact[T any](c *regCache[T]) *sync.Map { return &c.orExact }
+
+// getKey is a lookup by one string key through the library function f.
+func (r *Registry[T]) getKey(op string, sel func(c *regCache[T]) *sync.Map, key string,
+	f func(*C.rr_registry, *C.char, C.size_t) *C.rr_route) (*Route[T], bool) {
+	rt, ok := r.lookup(op, sel, key, func() any { return strings.Clone(key) },
+		func(reg *C.rr_registry) *C.rr_route {
+			k, n := cstr(key)
+			p := f(reg, k, n)
+			runtime.KeepAlive(key)
+			return p
+		})
+	return rt, ok
+}
 
 // Get is the live HTTP route with key, else the STREAM one (never EXCLUDED).
 func (r *Registry[T]) Get(key string) (*Route[T], bool) {
-	// The hit path, inlined: two atomic loads and a sync.Map load.
-	if !r.closed.Load() {
-		if c := r.cache.Load(); c != nil && c.gen == atomic.LoadUint64(r.gen) {
-			if rt, found, hit := fromCache[T](&c.get, key); hit {
-				return rt, found
-			}
+	if c := r.fresh(); c != nil {
+		if rt, found, hit := fromCache[T](&c.get, key); hit {
+			return rt, found
 		}
 	}
-	return r.lookup(selGet[T], key, func(reg *C.rr_registry, k *C.char, n C.size_t) *C.rr_route {
+	return r.getKey("Get", selGet[T], key, func(reg *C.rr_registry, k *C.char, n C.size_t) *C.rr_route {
 		return C.rr_get(reg, k, n)
 	})
 }
 
 // GetIncludeExcluded is Get, then the EXCLUDED pool.
 func (r *Registry[T]) GetIncludeExcluded(key string) (*Route[T], bool) {
-	return r.lookup(selIncl[T], key, func(reg *C.rr_registry, k *C.char, n C.size_t) *C.rr_route {
+	if c := r.fresh(); c != nil {
+		if rt, found, hit := fromCache[T](&c.getIncl, key); hit {
+			return rt, found
+		}
+	}
+	return r.getKey("GetIncludeExcluded", selIncl[T], key, func(reg *C.rr_registry, k *C.char, n C.size_t) *C.rr_route {
 		return C.rr_get_include_excluded(reg, k, n)
 	})
 }
 
 // GetHTTPRouteOrExact is the HTTP route keyed alias, else the HTTP route keyed host (the
-// seed's lookup for a request: alias = the host's first label).
+// lookup GoDoxy makes for a request: alias = the host's first label). The rule is the
+// library's (rr_get_http_route_or_exact); answers are cached like Get's.
 func (r *Registry[T]) GetHTTPRouteOrExact(alias, host string) (*Route[T], bool) {
-	if rt, ok := r.HTTP.Get(alias); ok {
-		return rt, true
+	key := orExactKey{alias, host}
+	if c := r.fresh(); c != nil {
+		if rt, found, hit := fromCache[T](&c.orExact, key); hit {
+			return rt, found
+		}
 	}
-	return r.HTTP.Get(host)
+	return r.lookup("GetHTTPRouteOrExact", selOrExact[T], key,
+		func() any { return orExactKey{strings.Clone(alias), strings.Clone(host)} },
+		func(reg *C.rr_registry) *C.rr_route {
+			a, an := cstr(alias)
+			h, hn := cstr(host)
+			p := C.rr_get_http_route_or_exact(reg, a, an, h, hn)
+			runtime.KeepAlive(alias)
+			runtime.KeepAlive(host)
+			return p
+		})
 }
 
 // Add adds rt to the pool of its kind. nil when added (or it replaced a route of lower or
 // equal priority, or reloaded a just-deleted key); an *Error wrapping ErrKept when a live
-// route with a higher priority stays.
+// route with a higher priority stays; ErrInvalidArgument for a nil route; ErrClosed when rt
+// or the registry is closed.
 func (r *Registry[T]) Add(rt *Route[T]) error {
-	defer runtime.KeepAlive(r)
-	reg := r.ptr()
-	if rt == nil {
-		return invalidArg("Add", "nil route")
-	}
-	if !rt.acquire() {
-		return ErrClosed
-	}
-	defer rt.unpin()
-	return call("Add", func() C.rr_status { return C.rr_add(reg, rt.p) })
+	return r.try("Add", func(reg *C.rr_registry) error {
+		if rt == nil {
+			return invalidArg("Add", "nil route")
+		}
+		return rt.with("Add", func(p *C.rr_route) error {
+			return call("Add", func() C.rr_status { return C.rr_add(reg, p) })
+		})
+	})
 }
 
 // AddIfNotExists adds rt only if no live route has its key. It returns the route now
 // registered under the key and whether it is rt.
 func (r *Registry[T]) AddIfNotExists(rt *Route[T]) (actual *Route[T], added bool, err error) {
-	defer runtime.KeepAlive(r)
-	reg := r.ptr()
-	if rt == nil {
-		return nil, false, invalidArg("AddIfNotExists", "nil route")
+	err = r.try("AddIfNotExists", func(reg *C.rr_registry) error {
+		if rt == nil {
+			return invalidArg("AddIfNotExists", "nil route")
+		}
+		return rt.with("AddIfNotExists", func(p *C.rr_route) error {
+			var out *C.rr_route
+			err := call("AddIfNotExists", func() C.rr_status { return C.rr_add_if_not_exists(reg, p, &out) })
+			actual = adopt[T](out)
+			switch {
+			case err == nil:
+				added = true
+				return nil
+			case actual != nil: // RR_KEPT: a live route stays
+				return nil
+			}
+			return err
+		})
+	})
+	if err != nil {
+		return nil, false, err
 	}
-	if !rt.acquire() {
-		return nil, false, ErrClosed
-	}
-	defer rt.unpin()
-	var p *C.rr_route
-	err = call("AddIfNotExists", func() C.rr_status { return C.rr_add_if_not_exists(reg, rt.p, &p) })
-	actual = adopt[T](p)
-	switch {
-	case err == nil:
-		return actual, true, nil
-	case actual != nil: // RR_KEPT: a live route stays
-		return actual, false, nil
-	}
-	return nil, false, err
+	return actual, added, nil
 }
 
-// Del deletes the live route with rt's key from rt's pool (whichever route holds the key).
-// An *Error wrapping ErrNotFound when none.
+// Del deletes the live route with rt's key from rt's pool (whichever route holds the key;
+// rt may be closed). An *Error wrapping ErrNotFound when none.
 func (r *Registry[T]) Del(rt *Route[T]) error {
-	reg := r.ptr()
 	if rt == nil {
 		return invalidArg("Del", "nil route")
 	}
-	return r.delKey(reg, rt.Kind(), rt.Key())
+	return r.delKey(rt.Kind(), rt.Key())
 }
 
-func (r *Registry[T]) delKey(reg *C.rr_registry, kind Kind, key string) error {
-	defer runtime.KeepAlive(r)
-	k, n := cstr(key)
-	err := call("Del", func() C.rr_status { return C.rr_del_key(reg, C.rr_kind(kind), k, n) })
-	runtime.KeepAlive(key)
-	return err
+func (r *Registry[T]) delKey(kind Kind, key string) error {
+	return r.try("Del", func(reg *C.rr_registry) error {
+		k, n := cstr(key)
+		err := call("Del", func() C.rr_status { return C.rr_del_key(reg, C.rr_kind(kind), k, n) })
+		runtime.KeepAlive(key)
+		return err
+	})
 }
 
 // Clear empties all three pools.
 func (r *Registry[T]) Clear() {
-	defer runtime.KeepAlive(r)
-	C.rr_clear(r.ptr())
+	r.do("Clear", func(reg *C.rr_registry) { C.rr_clear(reg) })
 }
 
 // PurgeTombstones removes tombstones older than 1 s now; returns how many.
 func (r *Registry[T]) PurgeTombstones() int {
-	defer runtime.KeepAlive(r)
-	return int(C.rr_purge_tombstones(r.ptr()))
+	var n int
+	r.do("PurgeTombstones", func(reg *C.rr_registry) { n = int(C.rr_purge_tombstones(reg)) })
+	return n
 }
 
 // NumActiveRoutes is the number of live HTTP and STREAM routes.
 func (r *Registry[T]) NumActiveRoutes() int {
-	defer runtime.KeepAlive(r)
-	return int(C.rr_num_active_routes(r.ptr()))
+	var n int
+	r.do("NumActiveRoutes", func(reg *C.rr_registry) { n = int(C.rr_num_active_routes(reg)) })
+	return n
 }
 
 // NumAllRoutes is the number of live routes in all three pools.
 func (r *Registry[T]) NumAllRoutes() int {
-	defer runtime.KeepAlive(r)
-	return int(C.rr_num_all_routes(r.ptr()))
+	var n int
+	r.do("NumAllRoutes", func(reg *C.rr_registry) { n = int(C.rr_num_all_routes(reg)) })
+	return n
 }
 
-// snapshot gives the live routes of a snapshot kind, cached per generation.
-func (r *Registry[T]) snapshot(which int) []*Route[T] {
-	defer runtime.KeepAlive(r)
-	reg := r.ptr()
-	g := atomic.LoadUint64(r.gen)
-	if c := r.current(g); c != nil {
-		if s := c.snaps[which].Load(); s != nil && allAlive(*s) {
-			return *s
+// snapshot gives the routes of one library iteration (which, kind: see rr_go_snapshot),
+// cached per generation in slot. The slice is shared: callers must not modify it. It panics
+// only if C cannot allocate the snapshot's arrays.
+func (r *Registry[T]) snapshot(op string, slot int, which C.int, kind Kind) []*Route[T] {
+	var out []*Route[T]
+	r.do(op, func(reg *C.rr_registry) {
+		g := atomic.LoadUint64(r.ngen)
+		if c := r.current(g); c != nil {
+			if s := c.snaps[slot].Load(); s != nil && allAlive(*s) {
+				out = *s
+				return
+			}
 		}
-	}
-	var b C.rr_go_buf
-	C.rr_go_snapshot(reg, C.int(which), &b)
-	items := unsafe.Slice(b.items, int(b.n))
-	uds := unsafe.Slice(b.uds, int(b.n))
-	out := make([]*Route[T], len(items))
-	for i, p := range items {
-		rt, took := adoptKeep[T](p, uds[i])
-		if took {
-			items[i] = nil
+		var b C.rr_go_buf
+		C.rr_go_snapshot(reg, which, C.rr_kind(kind), &b)
+		items := unsafe.Slice(b.items, int(b.n))
+		uds := unsafe.Slice(b.uds, int(b.n))
+		fresh := make([]*Route[T], len(items)) // (not out: &fresh is stored, out stays on the stack)
+		for i, p := range items {
+			rt, took := adoptKeep[T](p, uds[i])
+			if took {
+				items[i] = nil
+			}
+			fresh[i] = rt
 		}
-		out[i] = rt
-	}
-	oom := b.oom != 0
-	C.rr_go_buf_free(&b)
-	if oom {
-		panic("routes: out of memory while iterating")
-	}
-	if c := r.cacheFor(g); c != nil {
-		c.snaps[which].Store(&out)
-	}
+		out = fresh
+		oom := b.oom != 0
+		C.rr_go_buf_free(&b)
+		if oom {
+			panic("routes: " + op + ": out of memory")
+		}
+		if c := r.cacheFor(g); c != nil {
+			c.snaps[slot].Store(&fresh)
+		}
+	})
 	return out
 }
 
@@ -350,7 +452,7 @@ func allAlive[T any](s []*Route[T]) bool {
 // `for rt := range reg.IterActive { ... }`. It works on a snapshot, so the loop body may add
 // and delete.
 func (r *Registry[T]) IterActive(yield func(*Route[T]) bool) {
-	for _, rt := range r.snapshot(snapActive) {
+	for _, rt := range r.snapshot("IterActive", slotActive, C.RR_GO_SNAP_ACTIVE, 0) {
 		if !yield(rt) {
 			return
 		}
@@ -359,70 +461,107 @@ func (r *Registry[T]) IterActive(yield func(*Route[T]) bool) {
 
 // IterAll is IterActive, then the EXCLUDED routes.
 func (r *Registry[T]) IterAll(yield func(*Route[T]) bool) {
-	for _, rt := range r.snapshot(snapAll) {
+	for _, rt := range r.snapshot("IterAll", slotAll, C.RR_GO_SNAP_ALL, 0) {
 		if !yield(rt) {
 			return
 		}
 	}
 }
 
-// ByProvider groups the routes of all three pools by provider name, each list sorted by key.
+// ByProvider groups the routes of all three pools by provider name, each list ordered by
+// key, then pool (the library's order, rr_iter_by_provider). The map is the caller's.
 func (r *Registry[T]) ByProvider() map[string][]*Route[T] {
+	s := r.snapshot("ByProvider", slotByProvider, C.RR_GO_SNAP_BY_PROVIDER, 0)
 	out := map[string][]*Route[T]{}
-	for rt := range r.IterAll {
-		out[rt.ProviderName()] = append(out[rt.ProviderName()], rt)
-	}
-	for _, l := range out {
-		sort.SliceStable(l, func(i, j int) bool { return l[i].Key() < l[j].Key() })
+	for i := 0; i < len(s); {
+		j := i + 1
+		for j < len(s) && s[j].ProviderName() == s[i].ProviderName() {
+			j++
+		}
+		out[s[i].ProviderName()] = append([]*Route[T](nil), s[i:j]...)
+		i = j
 	}
 	return out
 }
 
 // ByProviderKeys is the library's by-provider view: provider -> sorted route keys.
 func (r *Registry[T]) ByProviderKeys() map[string][]string {
-	defer runtime.KeepAlive(r)
+	var b []byte
+	r.do("ByProviderKeys", func(reg *C.rr_registry) {
+		p, err := callPtr("ByProviderKeys", C.RR_INVALID_ARGUMENT, func() unsafe.Pointer {
+			return unsafe.Pointer(C.rr_by_provider_json(reg))
+		})
+		if err != nil {
+			panic(err) // NULL only for a NULL registry: a bug of this package
+		}
+		b = takeJSON((*C.char)(p))
+	})
 	out := map[string][]string{}
-	mustUnmarshal(takeJSON(C.rr_by_provider_json(r.ptr())), &out)
+	mustUnmarshal(b, &out)
 	return out
 }
 
 // HealthJSON is the library's health JSON (byte-identical to encoding/json of the
-// corresponding HealthInfo map).
-func (r *Registry[T]) HealthJSON(format HealthFormat) []byte {
-	defer runtime.KeepAlive(r)
-	return takeJSON(C.rr_health_json(r.ptr(), C.rr_health_format(format)))
+// corresponding HealthInfo map). An unknown format is an *Error wrapping ErrInvalidArgument
+// (the message names the format); a closed registry gives ErrClosed.
+func (r *Registry[T]) HealthJSON(format HealthFormat) ([]byte, error) {
+	var b []byte
+	err := r.try("HealthJSON", func(reg *C.rr_registry) error {
+		p, err := callPtr("HealthJSON", C.RR_INVALID_ARGUMENT, func() unsafe.Pointer {
+			return unsafe.Pointer(C.rr_health_json(reg, C.rr_health_format(format)))
+		})
+		if err != nil {
+			return err
+		}
+		b = takeJSON((*C.char)(p))
+		return nil
+	})
+	return b, err
+}
+
+// healthMap renders format (one of the three constants, so it cannot fail but on a closed
+// registry, which panics like the other methods without an error result) into v.
+func (r *Registry[T]) healthMap(op string, format HealthFormat, v any) {
+	b, err := r.HealthJSON(format)
+	if err != nil {
+		if errors.Is(err, ErrClosed) {
+			panic(&closedError{op: op, what: "registry"})
+		}
+		panic(err)
+	}
+	mustUnmarshal(b, v)
 }
 
 // HealthInfo is every route's health, keyed by alias.
 func (r *Registry[T]) HealthInfo() map[string]HealthInfo {
 	out := map[string]HealthInfo{}
-	mustUnmarshal(r.HealthJSON(HealthFull), &out)
+	r.healthMap("HealthInfo", HealthFull, &out)
 	return out
 }
 
 // HealthInfoWithoutDetail is HealthInfo without the details.
 func (r *Registry[T]) HealthInfoWithoutDetail() map[string]HealthInfoWithoutDetail {
 	out := map[string]HealthInfoWithoutDetail{}
-	mustUnmarshal(r.HealthJSON(HealthWithoutDetail), &out)
+	r.healthMap("HealthInfoWithoutDetail", HealthWithoutDetail, &out)
 	return out
 }
 
 // HealthInfoSimple is every route's health status, keyed by alias.
 func (r *Registry[T]) HealthInfoSimple() map[string]HealthStatus {
 	out := map[string]HealthStatus{}
-	mustUnmarshal(r.HealthJSON(HealthSimple), &out)
+	r.healthMap("HealthInfoSimple", HealthSimple, &out)
 	return out
 }
 
+// takeJSON copies and frees a JSON string the library returned (non-NULL).
 func takeJSON(s *C.char) []byte {
-	if s == nil {
-		panic("routes: the library returned no JSON: " + gostr(C.rr_last_error()))
-	}
 	b := C.GoBytes(unsafe.Pointer(s), C.int(C.strlen(s)))
 	C.rr_string_free(s)
 	return b
 }
 
+// mustUnmarshal parses the library's JSON; a failure is a bug (of the library or of this
+// package), hence a panic.
 func mustUnmarshal(b []byte, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		panic("routes: cannot parse the library's JSON: " + err.Error())
@@ -468,34 +607,38 @@ func (r *Registry[T]) LoadProxmoxInventory(inv ProxmoxInventory) error {
 // LoadProxmoxJSON is LoadProxmoxInventory from JSON
 // ({"nodes":[{"name","ip"}],"resources":[{"node","vmid","name","ips"}]}).
 func (r *Registry[T]) LoadProxmoxJSON(b []byte) error {
-	defer runtime.KeepAlive(r)
-	reg := r.ptr()
-	var p *C.char
-	if len(b) > 0 {
-		p = (*C.char)(unsafe.Pointer(&b[0]))
-	}
-	err := call("LoadProxmox", func() C.rr_status { return C.rr_proxmox_load_json(reg, p, C.size_t(len(b))) })
-	runtime.KeepAlive(b)
-	return err
+	return r.try("LoadProxmox", func(reg *C.rr_registry) error {
+		var p *C.char
+		if len(b) > 0 {
+			p = (*C.char)(unsafe.Pointer(&b[0]))
+		}
+		err := call("LoadProxmox", func() C.rr_status { return C.rr_proxmox_load_json(reg, p, C.size_t(len(b))) })
+		runtime.KeepAlive(b)
+		return err
+	})
 }
 
 // Kind is the pool's kind.
 func (p *Pool[T]) Kind() Kind { return p.kind }
 
+// Registry is the registry the pool belongs to.
+func (p *Pool[T]) Registry() *Registry[T] { return p.reg }
+
 // Get is the live route with key in this pool.
 func (p *Pool[T]) Get(key string) (*Route[T], bool) {
 	r := p.reg
-	if !r.closed.Load() {
-		if c := r.cache.Load(); c != nil && c.gen == atomic.LoadUint64(r.gen) {
-			if rt, found, hit := fromCache[T](&c.pool[p.kind], key); hit {
-				return rt, found
-			}
+	if c := r.fresh(); c != nil {
+		if rt, found, hit := fromCache[T](&c.pool[p.kind], key); hit {
+			return rt, found
 		}
 	}
 	kind := C.rr_kind(p.kind)
-	return r.lookup(func(c *regCache[T]) *sync.Map { return &c.pool[p.kind] }, key,
-		func(reg *C.rr_registry, k *C.char, n C.size_t) *C.rr_route { return C.rr_pool_get(reg, kind, k, n) })
+	return r.getKey("Pool.Get", p.sel, key, func(reg *C.rr_registry, k *C.char, n C.size_t) *C.rr_route {
+		return C.rr_pool_get(reg, kind, k, n)
+	})
 }
+
+func (p *Pool[T]) sel(c *regCache[T]) *sync.Map { return &c.pool[p.kind] }
 
 // Add adds rt (which must be of this pool's kind); see Registry.Add.
 func (p *Pool[T]) Add(rt *Route[T]) error {
@@ -515,32 +658,33 @@ func (p *Pool[T]) AddIfNotExists(rt *Route[T]) (*Route[T], bool, error) {
 }
 
 // Del deletes the live route with key. An *Error wrapping ErrNotFound when none.
-func (p *Pool[T]) Del(key string) error { return p.reg.delKey(p.reg.ptr(), p.kind, key) }
+func (p *Pool[T]) Del(key string) error { return p.reg.delKey(p.kind, key) }
 
 // Size is the number of live routes (tombstones are not counted).
 func (p *Pool[T]) Size() int {
-	defer runtime.KeepAlive(p.reg)
-	return int(C.rr_pool_size(p.reg.ptr(), C.rr_kind(p.kind)))
+	var n int
+	p.reg.do("Pool.Size", func(reg *C.rr_registry) { n = int(C.rr_pool_size(reg, C.rr_kind(p.kind))) })
+	return n
 }
 
 // Clear empties the pool.
 func (p *Pool[T]) Clear() {
-	defer runtime.KeepAlive(p.reg)
-	C.rr_pool_clear(p.reg.ptr(), C.rr_kind(p.kind))
+	p.reg.do("Pool.Clear", func(reg *C.rr_registry) { C.rr_pool_clear(reg, C.rr_kind(p.kind)) })
 }
 
 // Iter visits the live routes with their keys, in no particular order:
 // `for key, rt := range reg.HTTP.Iter { ... }` (a snapshot: the body may add and delete).
 func (p *Pool[T]) Iter(yield func(string, *Route[T]) bool) {
-	for _, rt := range p.reg.snapshot(int(p.kind)) {
+	for _, rt := range p.reg.snapshot("Pool.Iter", int(p.kind), C.RR_GO_SNAP_POOL, p.kind) {
 		if !yield(rt.Key(), rt) {
 			return
 		}
 	}
 }
 
-// Slice is the live routes sorted by alias, then key. The slice is the caller's.
+// Slice is the live routes sorted by alias, then key (the library's order,
+// rr_pool_iter_sorted). The slice is the caller's.
 func (p *Pool[T]) Slice() []*Route[T] {
-	s := p.reg.snapshot(snapSorted + int(p.kind))
+	s := p.reg.snapshot("Pool.Slice", slotSorted+int(p.kind), C.RR_GO_SNAP_POOL_SORTED, p.kind)
 	return append([]*Route[T](nil), s...)
 }

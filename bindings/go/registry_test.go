@@ -312,10 +312,78 @@ func TestClosedRegistry(t *testing.T) {
 	}
 	reg.Close()
 	reg.Close()
+	if err := reg.Add(mustRoute(t, KindHTTP, "b", "http://127.0.0.1:1")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Add after Close: %v", err)
+	}
+	if _, err := reg.HealthJSON(HealthFull); !errors.Is(err, ErrClosed) {
+		t.Fatalf("HealthJSON after Close: %v", err)
+	}
 	defer func() {
-		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "closed Registry") {
+		r := recover()
+		if err, ok := r.(error); !ok || !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "Get: the registry is closed") {
 			t.Fatalf("use after Close: %v", r)
 		}
 	}()
 	reg.Get("a")
+}
+
+// ByProvider keeps the library's order within a provider: by key, then pool.
+func TestByProviderOrder(t *testing.T) {
+	reg := NewRegistry[*app]()
+	defer reg.Close()
+	for _, rt := range []*Route[*app]{
+		mustRoute(t, KindExcluded, "k", "", withProvider("p")),
+		mustRoute(t, KindStream, "k", "tcp://127.0.0.1:2", withProvider("p")),
+		mustRoute(t, KindHTTP, "k", "http://127.0.0.1:1", withProvider("p")),
+		mustRoute(t, KindHTTP, "z", "http://127.0.0.1:1", withProvider("p")),
+		mustRoute(t, KindHTTP, "a", "http://127.0.0.1:1", withProvider("p")),
+		mustRoute(t, KindHTTP, "b", "http://127.0.0.1:1", withProvider("q")),
+	} {
+		if err := reg.Add(rt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, rt := range reg.ByProvider()["p"] {
+		got = append(got, rt.Kind().String()+":"+rt.Key())
+	}
+	if want := []string{"http:a", "http:k", "stream:k", "excluded:k", "http:z"}; !slices.Equal(got, want) {
+		t.Fatalf("ByProvider[p] = %v, want %v", got, want)
+	}
+	if l := reg.ByProvider()["q"]; len(l) != 1 || l[0].Key() != "b" {
+		t.Fatalf("ByProvider[q] = %v", l)
+	}
+}
+
+// GetHTTPRouteOrExact's cache is keyed by both strings and dropped on every change.
+func TestGetHTTPRouteOrExactCache(t *testing.T) {
+	reg := NewRegistry[*app]()
+	defer reg.Close()
+	a := mustRoute(t, KindHTTP, "a", "http://127.0.0.1:1")
+	ab := mustRoute(t, KindHTTP, "ab", "http://127.0.0.1:1")
+	for _, rt := range []*Route[*app]{a, ab} {
+		if err := reg.Add(rt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 2; i++ { // the second round is served from the cache
+		if got, _ := reg.GetHTTPRouteOrExact("a", "b"); got != a {
+			t.Fatalf("(a, b) = %v", got)
+		}
+		if got, _ := reg.GetHTTPRouteOrExact("x", "ab"); got != ab {
+			t.Fatalf("(x, ab) = %v", got)
+		}
+		if got, ok := reg.GetHTTPRouteOrExact("ab", ""); !ok || got != ab {
+			t.Fatalf("(ab, \"\") = %v", got)
+		}
+		if _, ok := reg.GetHTTPRouteOrExact("", "a\x00b"); ok {
+			t.Fatal(`("", "a\x00b") found something`)
+		}
+	}
+	if err := reg.HTTP.Del("a"); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := reg.GetHTTPRouteOrExact("a", "ab"); !ok || got != ab {
+		t.Fatalf("after deleting a: %v %v", got, ok)
+	}
 }

@@ -84,8 +84,8 @@ type routeData[T any] struct {
 // closed), so a program gets its own objects back. A Route stays readable after it is deleted
 // from its registry. The identity accessors never call into C.
 type Route[T any] struct {
-	d *routeData[T]
-	p *C.rr_route
+	d      *routeData[T]
+	nroute *C.rr_route
 
 	users   atomic.Int64 // 1 for the Route's own reference + calls in flight; 0 = released
 	closing atomic.Bool
@@ -134,10 +134,14 @@ func NewRoute[T any](cfg RouteConfig, value T) (*Route[T], error) {
 		return fail(err)
 	}
 	if cfg.Priority != 0 {
-		C.rr_route_set_priority(p, C.int32_t(cfg.Priority))
+		if err := call("SetPriority", func() C.rr_status { return C.rr_route_set_priority(p, C.int32_t(cfg.Priority)) }); err != nil {
+			return fail(err)
+		}
 	}
 	if cfg.Docker {
-		C.rr_route_set_docker(p, true)
+		if err := call("SetDocker", func() C.rr_status { return C.rr_route_set_docker(p, true) }); err != nil {
+			return fail(err)
+		}
 	}
 	if cfg.ProxmoxNode != "" || cfg.ProxmoxVMID != 0 {
 		node, n := cstr(cfg.ProxmoxNode)
@@ -152,12 +156,16 @@ func NewRoute[T any](cfg RouteConfig, value T) (*Route[T], error) {
 	d := &routeData[T]{value: value, info: readInfo(p), native: uintptr(unsafe.Pointer(p))}
 	h := cgo.NewHandle(d)
 	liveHandles.Add(1)
-	C.rr_route_set_user_data(p, C.uint64_t(h))
-	if st := C.rr_go_set_finalizer(p); st != C.RR_OK {
+	if err := call("NewRoute", func() C.rr_status { return C.rr_route_set_user_data(p, C.uint64_t(h)) }); err != nil {
+		h.Delete()
+		liveHandles.Add(-1)
+		return fail(err)
+	}
+	if err := call("NewRoute", func() C.rr_status { return C.rr_go_set_finalizer(p) }); err != nil {
 		// Cannot happen on a fresh route; undo by hand rather than leak the handle.
 		h.Delete()
 		liveHandles.Add(-1)
-		return fail(&Error{Op: "NewRoute", Status: Status(st), Message: "cannot set the finalizer"})
+		return fail(err)
 	}
 	d.mu.Lock()
 	rt := newRouteObject(d, p)
@@ -188,7 +196,7 @@ func readInfo(p *C.rr_route) info {
 
 // newRouteObject wraps p (a reference the new Route takes over). d.mu must be held.
 func newRouteObject[T any](d *routeData[T], p *C.rr_route) *Route[T] {
-	rt := &Route[T]{d: d, p: p}
+	rt := &Route[T]{d: d, nroute: p}
 	rt.users.Store(1)
 	rt.cleanup = runtime.AddCleanup(rt, func(p *C.rr_route) { C.rr_route_release(p) }, p)
 	d.cur = weak.Make(rt)
@@ -259,14 +267,28 @@ func (rt *Route[T]) acquire() bool {
 
 func (rt *Route[T]) unpin() {
 	if rt.users.Add(-1) == 0 {
-		C.rr_route_release(rt.p)
+		C.rr_route_release(rt.nroute)
 	}
+}
+
+// with runs f with the native route pinned (Close does not release it under f: the last of
+// Close and the calls in flight releases the reference), or returns an error wrapping
+// ErrClosed once rt is closed. Every method that reaches the native route goes through here.
+func (rt *Route[T]) with(op string, f func(p *C.rr_route) error) error {
+	if !rt.acquire() {
+		return &closedError{op: op, what: "route"}
+	}
+	defer rt.unpin() // also keeps rt reachable, so its cleanup cannot run during f
+	beforeCall()
+	return f(rt.nroute)
 }
 
 // Close releases the Route's native reference now (the native route lives on while a
 // registry or another reference holds it). Safe to call twice and concurrently with other
-// methods: calls in flight finish first. Afterwards the identity accessors still work,
-// SetHealth/Health/Proxmox return ErrClosed, and lookups give a new *Route for the route.
+// methods: calls in flight finish first. Afterwards the identity accessors (Alias, Key,
+// Upstream*, Value...) still answer from their Go copy, SetHealth and Health return an error
+// wrapping ErrClosed, Proxmox reports no link, IsFrozen false, Registry.Add ErrClosed; lookups
+// give a new *Route for the same native route.
 func (rt *Route[T]) Close() error {
 	if rt == nil || !rt.closing.CompareAndSwap(false, true) {
 		return nil
@@ -285,7 +307,7 @@ func (rt *Route[T]) Value() T { return rt.d.value }
 // Kind is the route's pool.
 func (rt *Route[T]) Kind() Kind { return rt.d.info.kind }
 
-// Name is the route's alias (the seed's Name()).
+// Name is the route's alias (GoDoxy's Name()).
 func (rt *Route[T]) Name() string { return rt.d.info.alias }
 
 // Alias is the route's alias.
@@ -326,47 +348,46 @@ func (rt *Route[T]) UpstreamURL() string { return rt.d.info.url }
 
 func (rt *Route[T]) String() string { return rt.d.info.kind.String() + " route " + rt.d.info.key }
 
-// IsFrozen says whether the route has been added to a registry.
+// IsFrozen says whether the route has been added to a registry (false once closed).
 func (rt *Route[T]) IsFrozen() bool {
-	if !rt.acquire() {
-		return false
-	}
-	defer rt.unpin()
-	return bool(C.rr_route_is_frozen(rt.p))
+	var frozen bool
+	_ = rt.with("IsFrozen", func(p *C.rr_route) error {
+		frozen = bool(C.rr_route_is_frozen(p))
+		return nil
+	})
+	return frozen
 }
 
 // SetHealth records the route's health (any time, from any goroutine). detail may hold any
-// bytes; the health JSON renders them as Go's encoding/json does.
+// bytes; the health JSON renders them as Go's encoding/json does. A negative uptime or
+// latency, or a status that is not one of the six, is an *Error wrapping ErrInvalidArgument
+// whose message names it; a closed route gives ErrClosed.
 func (rt *Route[T]) SetHealth(status HealthStatus, uptime, latency time.Duration, detail string) error {
-	if !rt.acquire() {
-		return ErrClosed
+	if uptime < 0 {
+		return invalidArg("SetHealth", "uptime %v is negative", uptime)
 	}
-	defer rt.unpin()
-	d, n := cstr(detail)
-	err := call("SetHealth", func() C.rr_status {
-		return C.rr_route_set_health(rt.p, C.rr_health_status(status), nonNeg(uptime), nonNeg(latency), d, n)
+	if latency < 0 {
+		return invalidArg("SetHealth", "latency %v is negative", latency)
+	}
+	return rt.with("SetHealth", func(p *C.rr_route) error {
+		d, n := cstr(detail)
+		err := call("SetHealth", func() C.rr_status {
+			return C.rr_route_set_health(p, C.rr_health_status(status), C.uint64_t(uptime), C.uint64_t(latency), d, n)
+		})
+		runtime.KeepAlive(detail)
+		return err
 	})
-	runtime.KeepAlive(detail)
-	return err
-}
-
-func nonNeg(d time.Duration) C.uint64_t {
-	if d < 0 {
-		return 0
-	}
-	return C.uint64_t(d)
 }
 
 // Health is the route's health status, uptime and latency (the detail is in the registry's
-// HealthInfo).
+// HealthInfo); an error wrapping ErrClosed once the route is closed.
 func (rt *Route[T]) Health() (HealthStatus, time.Duration, time.Duration, error) {
-	if !rt.acquire() {
-		return 0, 0, 0, ErrClosed
-	}
-	defer rt.unpin()
 	var st C.rr_health_status
 	var up, lat C.uint64_t
-	if err := call("Health", func() C.rr_status { return C.rr_route_health(rt.p, &st, &up, &lat) }); err != nil {
+	err := rt.with("Health", func(p *C.rr_route) error {
+		return call("Health", func() C.rr_status { return C.rr_route_health(p, &st, &up, &lat) })
+	})
+	if err != nil {
 		return 0, 0, 0, err
 	}
 	return HealthStatus(st), clampDur(uint64(up)), clampDur(uint64(lat)), nil
@@ -389,14 +410,14 @@ type ProxmoxLink struct {
 // Proxmox is the route's Proxmox link: explicit (RouteConfig) or found in the registry's
 // inventory when the route was added. ok is false when it has none (or is closed).
 func (rt *Route[T]) Proxmox() (link ProxmoxLink, ok bool) {
-	if !rt.acquire() {
-		return link, false
-	}
-	defer rt.unpin()
-	var node, vmname C.rr_str
-	var vmid C.int32_t
-	if C.rr_route_proxmox(rt.p, &node, &vmid, &vmname) != C.RR_OK {
-		return link, false
-	}
-	return ProxmoxLink{Node: gostr(node), VMID: int(vmid), VMName: gostr(vmname)}, true
+	_ = rt.with("Proxmox", func(p *C.rr_route) error {
+		var node, vmname C.rr_str
+		var vmid C.int32_t
+		if C.rr_route_proxmox(p, &node, &vmid, &vmname) == C.RR_OK { // else RR_NOT_FOUND
+			// node and vmname are borrowed from the route, which with() keeps pinned.
+			link, ok = ProxmoxLink{Node: gostr(node), VMID: int(vmid), VMName: gostr(vmname)}, true
+		}
+		return nil
+	})
+	return link, ok
 }

@@ -45,12 +45,19 @@ static inline bool rr_go_collect(const rr_route *r, void *ud) {
 	return true;
 }
 
-// which: 0..2 one pool (unordered), 3 active, 4 all, 5..7 one pool sorted (kind = which-5).
-static inline void rr_go_snapshot(const rr_registry *reg, int which, rr_go_buf *b) {
-	if (which < 3) rr_pool_iter(reg, (rr_kind)which, rr_go_collect, b);
-	else if (which == 3) rr_iter_active(reg, rr_go_collect, b);
-	else if (which == 4) rr_iter_all(reg, rr_go_collect, b);
-	else rr_pool_iter_sorted(reg, (rr_kind)(which - 5), rr_go_collect, b);
+// What rr_go_snapshot collects.
+enum { RR_GO_SNAP_POOL, RR_GO_SNAP_POOL_SORTED, RR_GO_SNAP_ACTIVE, RR_GO_SNAP_ALL,
+       RR_GO_SNAP_BY_PROVIDER };
+
+// Collects the routes of one iteration (`kind` is used by the two pool iterations only).
+static inline void rr_go_snapshot(const rr_registry *reg, int which, rr_kind kind, rr_go_buf *b) {
+	switch (which) {
+	case RR_GO_SNAP_POOL: rr_pool_iter(reg, kind, rr_go_collect, b); break;
+	case RR_GO_SNAP_POOL_SORTED: rr_pool_iter_sorted(reg, kind, rr_go_collect, b); break;
+	case RR_GO_SNAP_ACTIVE: rr_iter_active(reg, rr_go_collect, b); break;
+	case RR_GO_SNAP_ALL: rr_iter_all(reg, rr_go_collect, b); break;
+	case RR_GO_SNAP_BY_PROVIDER: rr_iter_by_provider(reg, rr_go_collect, b); break;
+	}
 }
 
 // Releases the items Go did not adopt (left non-NULL) and frees the arrays.

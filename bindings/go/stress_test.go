@@ -555,7 +555,9 @@ func stressIterator(s *stressRun, reg *Registry[*app]) {
 		ops["HealthJSON"]++
 		for _, f := range []HealthFormat{HealthFull, HealthWithoutDetail, HealthSimple} {
 			var m map[string]json.RawMessage
-			if err := json.Unmarshal(reg.HealthJSON(f), &m); err != nil {
+			if b, err := reg.HealthJSON(f); err != nil {
+				s.errorf("HealthJSON(%d): %v", f, err)
+			} else if err := json.Unmarshal(b, &m); err != nil {
 				s.errorf("HealthJSON(%d) does not parse: %v", f, err)
 			}
 		}

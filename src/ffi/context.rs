@@ -1,8 +1,10 @@
 //! Route contexts: a request-scoped value carrying one route.
 
-use super::{ctx_ref, ffi_guard, route_arc, route_into_raw, rr_ctx, rr_route, rr_str};
+use super::{
+    arc_into_raw, clone_arc, ffi_guard, free_arc, rr_ctx, rr_route, rr_str, try_ref_from_ptr,
+};
 use crate::context::RouteContext;
-use crate::route::Identity;
+use crate::route::{Identity, Route};
 use crate::text::CText;
 use std::sync::Arc;
 
@@ -12,22 +14,10 @@ use std::sync::Arc;
 /// was caught). O(1): copies nothing but two pointers.
 #[no_mangle]
 pub extern "C" fn rr_with_route_context(parent: *const rr_ctx, r: *const rr_route) -> *mut rr_ctx {
-    ffi_guard!("rr_with_route_context", std::ptr::null_mut(), {
-        let parent = if parent.is_null() {
-            None
-        } else {
-            let p = parent.cast::<RouteContext>();
-            // SAFETY: `parent` came from Arc::into_raw in this function and is still held.
-            unsafe {
-                Arc::increment_strong_count(p);
-                Some(Arc::from_raw(p))
-            }
-        };
-        // SAFETY: `r` is NULL or a live handle.
-        let route = unsafe { route_arc(r) };
-        Arc::into_raw(Arc::new(RouteContext::new(parent, route)))
-            .cast_mut()
-            .cast::<rr_ctx>()
+    ffi_guard!("rr_with_route_context", *mut rr_ctx, {
+        // SAFETY: both handles are NULL (allowed here) or live.
+        let (parent, route) = unsafe { (clone_arc(parent), clone_arc(r)) };
+        arc_into_raw(Arc::new(RouteContext::new(parent, route)))
     })
 }
 
@@ -36,10 +26,8 @@ pub extern "C" fn rr_with_route_context(parent: *const rr_ctx, r: *const rr_rout
 #[no_mangle]
 pub extern "C" fn rr_ctx_free(ctx: *mut rr_ctx) {
     ffi_guard!("rr_ctx_free", (), {
-        if !ctx.is_null() {
-            // SAFETY: `ctx` came from Arc::into_raw and the caller gives it up.
-            drop(unsafe { Arc::from_raw(ctx.cast::<RouteContext>()) });
-        }
+        // SAFETY: `ctx` is NULL or came from rr_with_route_context; the caller gives it up.
+        unsafe { free_arc(ctx) }
     })
 }
 
@@ -47,21 +35,16 @@ pub extern "C" fn rr_ctx_free(ctx: *mut rr_ctx) {
 /// it), or NULL when there is none (NULL `ctx` allowed).
 #[no_mangle]
 pub extern "C" fn rr_try_get_route(ctx: *const rr_ctx) -> *mut rr_route {
-    ffi_guard!("rr_try_get_route", std::ptr::null_mut(), {
-        // SAFETY: `ctx` is NULL or a live handle.
-        match unsafe { ctx_ref(ctx) }.and_then(RouteContext::route) {
-            Some(r) => route_into_raw(Arc::clone(r)),
-            None => std::ptr::null_mut(),
-        }
+    ffi_guard!("rr_try_get_route", Option<Arc<Route>>, {
+        try_ref_from_ptr!(ctx).route().map(Arc::clone)
     })
 }
 
-fn ctx_str(ctx: *const rr_ctx, field: impl FnOnce(&Identity) -> &CText) -> rr_str {
-    // SAFETY: `ctx` is NULL or a live handle.
-    match unsafe { ctx_ref(ctx) }.and_then(RouteContext::route) {
-        Some(r) => r.with_identity(|i| rr_str::from_ctext(field(i))),
-        None => rr_str::EMPTY,
-    }
+/// Reads a string field of the context's route (borrowed from it); empty without a route.
+fn ctx_str(ctx: &RouteContext, field: impl FnOnce(&Identity) -> &CText) -> rr_str {
+    ctx.route().map_or(rr_str::EMPTY, |r| {
+        r.with_identity(|i| rr_str::from_ctext(field(i)))
+    })
 }
 
 /// The upstream name: the route's alias.
@@ -71,11 +54,9 @@ fn ctx_str(ctx: *const rr_ctx, field: impl FnOnce(&Identity) -> &CText) -> rr_st
 /// Allocates nothing.
 #[no_mangle]
 pub extern "C" fn rr_try_get_upstream_name(ctx: *const rr_ctx) -> rr_str {
-    ffi_guard!(
-        "rr_try_get_upstream_name",
-        rr_str::EMPTY,
-        ctx_str(ctx, |i| i.alias())
-    )
+    ffi_guard!("rr_try_get_upstream_name", rr_str, {
+        ctx_str(try_ref_from_ptr!(ctx), |i| i.alias())
+    })
 }
 /// The upstream scheme (Go: `u.Scheme`).
 ///
@@ -84,11 +65,9 @@ pub extern "C" fn rr_try_get_upstream_name(ctx: *const rr_ctx) -> rr_str {
 /// Allocates nothing.
 #[no_mangle]
 pub extern "C" fn rr_try_get_upstream_scheme(ctx: *const rr_ctx) -> rr_str {
-    ffi_guard!(
-        "rr_try_get_upstream_scheme",
-        rr_str::EMPTY,
-        ctx_str(ctx, |i| i.upstream().scheme())
-    )
+    ffi_guard!("rr_try_get_upstream_scheme", rr_str, {
+        ctx_str(try_ref_from_ptr!(ctx), |i| i.upstream().scheme())
+    })
 }
 /// The upstream host (Go: `u.Hostname()`).
 ///
@@ -97,11 +76,9 @@ pub extern "C" fn rr_try_get_upstream_scheme(ctx: *const rr_ctx) -> rr_str {
 /// Allocates nothing.
 #[no_mangle]
 pub extern "C" fn rr_try_get_upstream_host(ctx: *const rr_ctx) -> rr_str {
-    ffi_guard!(
-        "rr_try_get_upstream_host",
-        rr_str::EMPTY,
-        ctx_str(ctx, |i| i.upstream().host())
-    )
+    ffi_guard!("rr_try_get_upstream_host", rr_str, {
+        ctx_str(try_ref_from_ptr!(ctx), |i| i.upstream().host())
+    })
 }
 /// The upstream port (Go: `u.Port()`).
 ///
@@ -110,11 +87,9 @@ pub extern "C" fn rr_try_get_upstream_host(ctx: *const rr_ctx) -> rr_str {
 /// Allocates nothing.
 #[no_mangle]
 pub extern "C" fn rr_try_get_upstream_port(ctx: *const rr_ctx) -> rr_str {
-    ffi_guard!(
-        "rr_try_get_upstream_port",
-        rr_str::EMPTY,
-        ctx_str(ctx, |i| i.upstream().port())
-    )
+    ffi_guard!("rr_try_get_upstream_port", rr_str, {
+        ctx_str(try_ref_from_ptr!(ctx), |i| i.upstream().port())
+    })
 }
 /// The upstream host:port (Go: `u.Host`).
 ///
@@ -123,11 +98,9 @@ pub extern "C" fn rr_try_get_upstream_port(ctx: *const rr_ctx) -> rr_str {
 /// Allocates nothing.
 #[no_mangle]
 pub extern "C" fn rr_try_get_upstream_host_port(ctx: *const rr_ctx) -> rr_str {
-    ffi_guard!(
-        "rr_try_get_upstream_host_port",
-        rr_str::EMPTY,
-        ctx_str(ctx, |i| i.upstream().host_port())
-    )
+    ffi_guard!("rr_try_get_upstream_host_port", rr_str, {
+        ctx_str(try_ref_from_ptr!(ctx), |i| i.upstream().host_port())
+    })
 }
 /// The upstream address (Go: `u.Host`).
 ///
@@ -136,11 +109,9 @@ pub extern "C" fn rr_try_get_upstream_host_port(ctx: *const rr_ctx) -> rr_str {
 /// Allocates nothing.
 #[no_mangle]
 pub extern "C" fn rr_try_get_upstream_addr(ctx: *const rr_ctx) -> rr_str {
-    ffi_guard!(
-        "rr_try_get_upstream_addr",
-        rr_str::EMPTY,
-        ctx_str(ctx, |i| i.upstream().host_port())
-    )
+    ffi_guard!("rr_try_get_upstream_addr", rr_str, {
+        ctx_str(try_ref_from_ptr!(ctx), |i| i.upstream().host_port())
+    })
 }
 /// The upstream URL (Go: `u.String()`).
 ///
@@ -149,9 +120,7 @@ pub extern "C" fn rr_try_get_upstream_addr(ctx: *const rr_ctx) -> rr_str {
 /// Allocates nothing.
 #[no_mangle]
 pub extern "C" fn rr_try_get_upstream_url(ctx: *const rr_ctx) -> rr_str {
-    ffi_guard!(
-        "rr_try_get_upstream_url",
-        rr_str::EMPTY,
-        ctx_str(ctx, |i| i.upstream().url())
-    )
+    ffi_guard!("rr_try_get_upstream_url", rr_str, {
+        ctx_str(try_ref_from_ptr!(ctx), |i| i.upstream().url())
+    })
 }

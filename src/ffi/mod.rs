@@ -2,12 +2,18 @@
 //! and this is the only place with `unsafe`. Each function converts and checks its arguments,
 //! calls the core, and converts the result; no registry logic lives here.
 //!
-//! Rules every export follows:
-//! - It is a panic boundary (the `ffi_guard!` macro): a panic becomes `RR_PANIC` (or NULL, 0,
-//!   an empty string: the function's documented "nothing" value) with a message in
-//!   `rr_last_error()`.
-//! - NULL handles give `RR_INVALID_ARGUMENT` (or the "nothing" value), never a crash.
-//! - Enum-typed parameters arrive as plain integers and are checked here.
+//! Rules every export follows (see docs/DESIGN.md, "The C ABI layer"):
+//! - Its whole body runs inside `ffi_guard!`, a panic boundary. The body is written in terms
+//!   of a Rust type (`Result<()>`, a lookup result, `rr_str`, `usize`, ...) whose
+//!   `PanicOrDefault` impl converts it to the C return type and chooses what a caught panic
+//!   returns (`RR_PANIC`, NULL, 0, an empty string), so no export types that value by hand.
+//! - Handles are turned back into Rust values only through `Castable` (in `handle`), which
+//!   ties each handle type to its ownership (boxed, reference-counted): a wrong cast does not
+//!   compile. NULL handles are early returns (`try_ref_from_ptr!`, `try_clone_arc!`) whose
+//!   value comes from `NullParameterOrDefault`: `RR_INVALID_ARGUMENT` with a message for
+//!   fallible functions, the empty value for accessors.
+//! - Enum-typed parameters arrive as plain integers and are checked by the core's
+//!   `from_u32` functions.
 //!
 //! Pointers other than NULL are trusted to be what the header says (a live handle from this
 //! library, or `len` readable bytes): C offers no way to check them.
@@ -19,19 +25,22 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 pub mod context;
+mod handle;
 pub mod logging;
 pub mod registry;
 pub mod route;
 pub mod version;
 
-use crate::context::RouteContext;
+pub(crate) use handle::{
+    arc_into_raw, borrowed_ptr, box_into_raw, clone_arc, ffi_guard, free_arc, free_box,
+    static_into_raw, try_clone_arc, try_from, try_ref_from_ptr, AbiVersion, NullParameterOrDefault,
+    PanicOrDefault,
+};
+
 use crate::error::{Error, Result};
-use crate::registry::Registry;
-use crate::route::Route;
 use crate::text::CText;
 use std::cell::RefCell;
 use std::ffi::c_char;
-use std::sync::Arc;
 
 /// The ABI version: bumped on every incompatible change to the C ABI (see docs/ABI.md).
 pub const RR_ABI_VERSION: u32 = 1;
@@ -62,7 +71,7 @@ pub const RR_KIND_STREAM: rr_kind = 1;
 /// Known routes that are not proxied.
 pub const RR_KIND_EXCLUDED: rr_kind = 2;
 
-/// A health status: the seed's bit flags (passed as a plain integer; checked).
+/// A health status: GoDoxy's bit flags (passed as a plain integer; checked).
 pub type rr_health_status = u32;
 /// Never checked.
 pub const RR_HEALTH_STATUS_UNKNOWN: rr_health_status = 0;
@@ -162,21 +171,13 @@ pub(crate) fn fail(e: &Error) -> rr_status {
     e.status() as rr_status
 }
 
-/// `RR_OK`, or the error's status (recorded).
-pub(crate) fn status_of(r: Result<()>) -> rr_status {
-    match r {
-        Ok(()) => RR_OK,
-        Err(e) => fail(&e),
-    }
-}
-
 pub(crate) fn last_error() -> rr_str {
     LAST_ERROR
         .try_with(|l| rr_str::from_ctext(&l.borrow()))
         .unwrap_or(rr_str::EMPTY)
 }
 
-/// Called by [`ffi_guard!`] when a panic is caught.
+/// Called by `ffi_guard!` when a panic is caught.
 pub(crate) fn record_panic(function: &str, payload: &(dyn std::any::Any + Send)) {
     let what = payload
         .downcast_ref::<&str>()
@@ -188,23 +189,6 @@ pub(crate) fn record_panic(function: &str, payload: &(dyn std::any::Any + Send))
         format!("panic in {function}: {what}"),
     ));
 }
-
-/// Runs the body of an export, turning a panic into `$fallback` with a recorded message.
-macro_rules! ffi_guard {
-    ($name:literal, $fallback:expr, $body:expr) => {{
-        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| {
-            $crate::ffi::fault_point($name);
-            $body
-        })) {
-            Ok(v) => v,
-            Err(payload) => {
-                $crate::ffi::record_panic($name, &*payload);
-                $fallback
-            }
-        }
-    }};
-}
-pub(crate) use ffi_guard;
 
 /// With the `fault-injection` feature, panics in the export named by
 /// `RR_FAULT_INJECT` (tests set it; see tests/fault_injection.rs). Otherwise nothing.
@@ -253,72 +237,6 @@ pub(crate) unsafe fn str_arg<'a>(what: &str, ptr: *const c_char, len: usize) -> 
 
 pub(crate) fn null_arg(what: &str) -> Error {
     Error::invalid(format!("{what} is NULL"))
-}
-
-/// Turns a new reference into a handle for C.
-pub(crate) fn route_into_raw(r: Arc<Route>) -> *mut rr_route {
-    Arc::into_raw(r) as *mut rr_route
-}
-
-/// Borrows the route behind a handle.
-///
-/// # Safety
-/// `p` is NULL or a live `rr_route` handle; the borrow must not outlive the caller's reference.
-pub(crate) unsafe fn route_ref<'a>(p: *const rr_route) -> Option<&'a Route> {
-    // SAFETY: a non-NULL handle came from Arc::into_raw::<Route> and is still referenced.
-    unsafe { p.cast::<Route>().as_ref() }
-}
-
-/// Like [`route_ref`], with an error naming `what` for NULL.
-///
-/// # Safety
-/// As [`route_ref`].
-pub(crate) unsafe fn route_arg<'a>(p: *const rr_route) -> Result<&'a Route> {
-    // SAFETY: forwarded contract.
-    unsafe { route_ref(p) }.ok_or_else(|| null_arg("route"))
-}
-
-/// A new `Arc` (one more reference) for the route behind a handle.
-///
-/// # Safety
-/// As [`route_ref`].
-pub(crate) unsafe fn route_arc(p: *const rr_route) -> Option<Arc<Route>> {
-    if p.is_null() {
-        return None;
-    }
-    let p = p.cast::<Route>();
-    // SAFETY: `p` came from Arc::into_raw and the caller holds a reference, so the count is > 0.
-    unsafe {
-        Arc::increment_strong_count(p);
-        Some(Arc::from_raw(p))
-    }
-}
-
-/// Borrows the registry behind a handle.
-///
-/// # Safety
-/// `p` is NULL or a live registry handle (from `rr_registry_new` or `rr_registry_global`).
-pub(crate) unsafe fn registry_ref<'a>(p: *const rr_registry) -> Option<&'a Registry> {
-    // SAFETY: a non-NULL handle points to a live Registry (boxed or the static global one).
-    unsafe { p.cast::<Registry>().as_ref() }
-}
-
-/// Like [`registry_ref`], with an error for NULL.
-///
-/// # Safety
-/// As [`registry_ref`].
-pub(crate) unsafe fn registry_arg<'a>(p: *const rr_registry) -> Result<&'a Registry> {
-    // SAFETY: forwarded contract.
-    unsafe { registry_ref(p) }.ok_or_else(|| null_arg("registry"))
-}
-
-/// Borrows the context behind a handle.
-///
-/// # Safety
-/// `p` is NULL or a live `rr_ctx` handle.
-pub(crate) unsafe fn ctx_ref<'a>(p: *const rr_ctx) -> Option<&'a RouteContext> {
-    // SAFETY: a non-NULL handle came from Arc::into_raw::<RouteContext> and is still held.
-    unsafe { p.cast::<RouteContext>().as_ref() }
 }
 
 /// Writes `v` through `out` if `out` is not NULL.

@@ -1,14 +1,13 @@
 //! Registries: adding, deleting, lookups, iteration, JSON, Proxmox inventory, generation.
 
-use super::version::json_into_raw;
 use super::{
-    bytes_arg, fail, ffi_guard, null_arg, registry_arg, registry_ref, route_arc, route_arg,
-    route_into_raw, rr_health_format, rr_kind, rr_registry, rr_route, rr_status, status_of,
-    str_arg, write_out, RR_OK, RR_PANIC,
+    arc_into_raw, borrowed_ptr, box_into_raw, bytes_arg, ffi_guard, free_box, rr_health_format,
+    rr_kind, rr_registry, rr_route, rr_status, static_into_raw, str_arg, try_clone_arc,
+    try_ref_from_ptr, write_out,
 };
-use crate::error::{quote, Error, Result, Status};
+use crate::error::Result;
 use crate::health::HealthFormat;
-use crate::registry::{Added, Registry};
+use crate::registry::Registry;
 use crate::route::{Kind, Route};
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
@@ -17,8 +16,8 @@ use std::sync::Arc;
 /// Never NULL (except if a panic was caught: then NULL with a message).
 #[no_mangle]
 pub extern "C" fn rr_registry_new() -> *mut rr_registry {
-    ffi_guard!("rr_registry_new", std::ptr::null_mut(), {
-        Box::into_raw(Box::new(Registry::new())).cast::<rr_registry>()
+    ffi_guard!("rr_registry_new", *mut rr_registry, {
+        box_into_raw(Box::new(Registry::new()))
     })
 }
 
@@ -28,32 +27,18 @@ pub extern "C" fn rr_registry_new() -> *mut rr_registry {
 #[no_mangle]
 pub extern "C" fn rr_registry_free(reg: *mut rr_registry) {
     ffi_guard!("rr_registry_free", (), {
-        let global: *const Registry = Registry::global();
-        if !reg.is_null() && !std::ptr::eq(reg.cast::<Registry>(), global) {
-            // SAFETY: `reg` came from Box::into_raw in rr_registry_new and is freed once.
-            drop(unsafe { Box::from_raw(reg.cast::<Registry>()) });
-        }
+        // SAFETY: `reg` is NULL, the global registry (never freed: `Castable::never_freed`) or
+        // came from rr_registry_new, and the caller frees it once.
+        unsafe { free_box(reg) }
     })
 }
 
 /// The process-wide registry. Never freed; valid for the life of the process.
 #[no_mangle]
 pub extern "C" fn rr_registry_global() -> *mut rr_registry {
-    ffi_guard!("rr_registry_global", std::ptr::null_mut(), {
-        (Registry::global() as *const Registry)
-            .cast_mut()
-            .cast::<rr_registry>()
+    ffi_guard!("rr_registry_global", *mut rr_registry, {
+        static_into_raw(Registry::global())
     })
-}
-
-fn kept_error(route: &Route, stays: &Route) -> Error {
-    let (alias, key, prio) =
-        route.with_identity(|i| (quote(i.alias()), quote(i.key()), i.priority()));
-    let other = stays.priority();
-    Error::new(
-        Status::Kept,
-        format!("route {alias} was not added: the route with key {key} (priority {other}) stays (new priority {prio})"),
-    )
 }
 
 /// Adds `r` to the pool of its kind. `RR_OK` when it was added, replaced a route of lower or
@@ -63,17 +48,10 @@ fn kept_error(route: &Route, stays: &Route) -> Error {
 /// reference either way.
 #[no_mangle]
 pub extern "C" fn rr_add(reg: *mut rr_registry, r: *mut rr_route) -> rr_status {
-    ffi_guard!("rr_add", RR_PANIC, {
-        // SAFETY: handles are NULL or live.
-        let (reg, route) = match unsafe { (registry_arg(reg), route_arc(r)) } {
-            (Ok(reg), Some(route)) => (reg, route),
-            (Err(e), _) => return fail(&e),
-            (_, None) => return fail(&null_arg("route")),
-        };
-        match reg.add(&route) {
-            Added::Kept(stays) => fail(&kept_error(&route, &stays)),
-            _ => RR_OK,
-        }
+    ffi_guard!("rr_add", Result<()>, {
+        let reg = try_ref_from_ptr!(reg);
+        let route = try_clone_arc!(r);
+        reg.add(&route).into_result(&route).map(drop)
     })
 }
 
@@ -87,24 +65,18 @@ pub extern "C" fn rr_add_if_not_exists(
     r: *mut rr_route,
     actual: *mut *mut rr_route,
 ) -> rr_status {
-    ffi_guard!("rr_add_if_not_exists", RR_PANIC, {
+    ffi_guard!("rr_add_if_not_exists", Result<()>, {
         // SAFETY: `actual` is NULL or writable.
         unsafe { write_out(actual, std::ptr::null_mut()) };
-        // SAFETY: handles are NULL or live.
-        let (reg, route) = match unsafe { (registry_arg(reg), route_arc(r)) } {
-            (Ok(reg), Some(route)) => (reg, route),
-            (Err(e), _) => return fail(&e),
-            (_, None) => return fail(&null_arg("route")),
-        };
-        let (status, now) = match reg.add_if_not_exists(&route) {
-            Added::Kept(stays) => (fail(&kept_error(&route, &stays)), stays),
-            _ => (RR_OK, route),
-        };
+        let reg = try_ref_from_ptr!(reg);
+        let route = try_clone_arc!(r);
+        let added = reg.add_if_not_exists(&route);
+        let now = added.holder(&route);
         if !actual.is_null() {
             // SAFETY: checked non-NULL; writable.
-            unsafe { actual.write(route_into_raw(now)) };
+            unsafe { actual.write(arc_into_raw(now)) };
         }
-        status
+        added.into_result(&route).map(drop)
     })
 }
 
@@ -112,24 +84,11 @@ pub extern "C" fn rr_add_if_not_exists(
 /// leaving a tombstone. `RR_NOT_FOUND` if no live route has that key.
 #[no_mangle]
 pub extern "C" fn rr_del(reg: *mut rr_registry, r: *const rr_route) -> rr_status {
-    ffi_guard!("rr_del", RR_PANIC, {
-        status_of((|| {
-            // SAFETY: handles are NULL or live.
-            let (reg, route) = unsafe { (registry_arg(reg)?, route_arg(r)?) };
-            match reg.del_route(route) {
-                Some(_) => Ok(()),
-                None => Err(route.with_identity(|i| not_found(i.kind(), i.key()))),
-            }
-        })())
+    ffi_guard!("rr_del", Result<()>, {
+        let reg = try_ref_from_ptr!(reg);
+        let route = try_ref_from_ptr!(r);
+        reg.del_route(route).map(drop)
     })
-}
-
-fn not_found(kind: Kind, key: &str) -> Error {
-    Error::not_found(format!(
-        "no route with key {} in {}",
-        quote(key),
-        kind.pool_name()
-    ))
 }
 
 /// Deletes the live route with `key` from `kind`'s pool. `RR_NOT_FOUND` if none.
@@ -140,41 +99,28 @@ pub extern "C" fn rr_del_key(
     key: *const c_char,
     len: usize,
 ) -> rr_status {
-    ffi_guard!("rr_del_key", RR_PANIC, {
-        status_of((|| {
-            // SAFETY: handle NULL or live; (key, len) readable.
-            let (reg, key) = unsafe { (registry_arg(reg)?, str_arg("key", key, len)?) };
-            let kind = Kind::from_u32(kind)?;
-            reg.del(kind, key)
-                .map(drop)
-                .ok_or_else(|| not_found(kind, key))
-        })())
+    ffi_guard!("rr_del_key", Result<()>, {
+        let reg = try_ref_from_ptr!(reg);
+        // SAFETY: the caller passes a readable (key, len) pair.
+        let key = unsafe { str_arg("key", key, len)? };
+        reg.del(Kind::from_u32(kind)?, key).map(drop)
     })
 }
 
 /// Empties all three pools (tombstones included). NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn rr_clear(reg: *mut rr_registry) {
-    ffi_guard!("rr_clear", (), {
-        // SAFETY: handle NULL or live.
-        if let Some(reg) = unsafe { registry_ref(reg) } {
-            reg.clear();
-        }
-    })
+    ffi_guard!("rr_clear", (), { try_ref_from_ptr!(reg).clear() })
 }
 
 /// Empties one pool. NULL or a bad kind is a no-op (a bad kind records a message).
 #[no_mangle]
 pub extern "C" fn rr_pool_clear(reg: *mut rr_registry, kind: rr_kind) {
     ffi_guard!("rr_pool_clear", (), {
-        // SAFETY: handle NULL or live.
-        if let Some(reg) = unsafe { registry_ref(reg) } {
-            match Kind::from_u32(kind) {
-                Ok(kind) => reg.pool_clear(kind),
-                Err(e) => {
-                    fail(&e);
-                }
-            }
+        let reg = try_ref_from_ptr!(reg);
+        match Kind::from_u32(kind) {
+            Ok(kind) => reg.pool_clear(kind),
+            Err(e) => drop(super::fail(&e)),
         }
     })
 }
@@ -182,23 +128,17 @@ pub extern "C" fn rr_pool_clear(reg: *mut rr_registry, kind: rr_kind) {
 /// Removes tombstones older than 1 s from every pool now; returns how many. 0 for NULL.
 #[no_mangle]
 pub extern "C" fn rr_purge_tombstones(reg: *mut rr_registry) -> usize {
-    // SAFETY: handle NULL or live.
-    ffi_guard!(
-        "rr_purge_tombstones",
-        0,
-        unsafe { registry_ref(reg) }.map_or(0, Registry::purge_tombstones)
-    )
+    ffi_guard!("rr_purge_tombstones", usize, {
+        try_ref_from_ptr!(reg).purge_tombstones()
+    })
 }
 
 /// The number of live routes in `kind`'s pool (tombstones not counted). 0 for NULL or a bad kind.
 #[no_mangle]
 pub extern "C" fn rr_pool_size(reg: *const rr_registry, kind: rr_kind) -> usize {
-    ffi_guard!("rr_pool_size", 0, {
-        // SAFETY: handle NULL or live.
-        match (unsafe { registry_ref(reg) }, Kind::from_u32(kind)) {
-            (Some(reg), Ok(kind)) => reg.pool(kind).size(),
-            _ => 0,
-        }
+    ffi_guard!("rr_pool_size", usize, {
+        let reg = try_ref_from_ptr!(reg);
+        Kind::from_u32(kind).map_or(0, |kind| reg.pool(kind).size())
     })
 }
 
@@ -206,48 +146,31 @@ pub extern "C" fn rr_pool_size(reg: *const rr_registry, kind: rr_kind) -> usize 
 /// monitoring and soak tests. 0 for NULL or a bad kind.
 #[no_mangle]
 pub extern "C" fn rr_pool_tombstones(reg: *const rr_registry, kind: rr_kind) -> usize {
-    ffi_guard!("rr_pool_tombstones", 0, {
-        // SAFETY: handle NULL or live.
-        match (unsafe { registry_ref(reg) }, Kind::from_u32(kind)) {
-            (Some(reg), Ok(kind)) => reg.pool(kind).tombstones(),
-            _ => 0,
-        }
+    ffi_guard!("rr_pool_tombstones", usize, {
+        let reg = try_ref_from_ptr!(reg);
+        Kind::from_u32(kind).map_or(0, |kind| reg.pool(kind).tombstones())
     })
 }
 
 /// HTTP + STREAM live routes. 0 for NULL.
 #[no_mangle]
 pub extern "C" fn rr_num_active_routes(reg: *const rr_registry) -> usize {
-    // SAFETY: handle NULL or live.
-    ffi_guard!(
-        "rr_num_active_routes",
-        0,
-        unsafe { registry_ref(reg) }.map_or(0, Registry::num_active_routes)
-    )
+    ffi_guard!("rr_num_active_routes", usize, {
+        try_ref_from_ptr!(reg).num_active_routes()
+    })
 }
 
 /// HTTP + STREAM + EXCLUDED live routes. 0 for NULL.
 #[no_mangle]
 pub extern "C" fn rr_num_all_routes(reg: *const rr_registry) -> usize {
-    // SAFETY: handle NULL or live.
-    ffi_guard!(
-        "rr_num_all_routes",
-        0,
-        unsafe { registry_ref(reg) }.map_or(0, Registry::num_all_routes)
-    )
+    ffi_guard!("rr_num_all_routes", usize, {
+        try_ref_from_ptr!(reg).num_all_routes()
+    })
 }
 
-/// Runs a lookup: a new reference for C, or NULL (recording a message only for bad input).
-fn lookup(result: Result<Option<Arc<Route>>>) -> *mut rr_route {
-    match result {
-        Ok(Some(r)) => route_into_raw(r),
-        Ok(None) => std::ptr::null_mut(),
-        Err(e) => {
-            fail(&e);
-            std::ptr::null_mut()
-        }
-    }
-}
+/// A lookup's result: a new reference for C, NULL when absent, NULL with a message on bad
+/// input (see `PanicOrDefault` for `Lookup`).
+type Lookup = Result<Option<Arc<Route>>>;
 
 /// A lookup key: bytes, checked for UTF-8 only after a miss (a hit proves the bytes equal a
 /// stored key, which is UTF-8), so the hot path does not scan the key twice.
@@ -289,12 +212,11 @@ impl<'a> Key<'a> {
 /// Allocates nothing.
 #[no_mangle]
 pub extern "C" fn rr_get(reg: *const rr_registry, key: *const c_char, len: usize) -> *mut rr_route {
-    ffi_guard!("rr_get", std::ptr::null_mut(), {
-        lookup((|| {
-            // SAFETY: handle NULL or live; (key, len) readable.
-            let (reg, key) = unsafe { (registry_arg(reg)?, Key::new("key", key, len)?) };
-            key.found(reg.get(key.bytes))
-        })())
+    ffi_guard!("rr_get", Lookup, {
+        let reg = try_ref_from_ptr!(reg);
+        // SAFETY: the caller passes a readable (key, len) pair.
+        let key = unsafe { Key::new("key", key, len)? };
+        key.found(reg.get(key.bytes))
     })
 }
 
@@ -305,12 +227,11 @@ pub extern "C" fn rr_get_include_excluded(
     key: *const c_char,
     len: usize,
 ) -> *mut rr_route {
-    ffi_guard!("rr_get_include_excluded", std::ptr::null_mut(), {
-        lookup((|| {
-            // SAFETY: handle NULL or live; (key, len) readable.
-            let (reg, key) = unsafe { (registry_arg(reg)?, Key::new("key", key, len)?) };
-            key.found(reg.get_include_excluded(key.bytes))
-        })())
+    ffi_guard!("rr_get_include_excluded", Lookup, {
+        let reg = try_ref_from_ptr!(reg);
+        // SAFETY: the caller passes a readable (key, len) pair.
+        let key = unsafe { Key::new("key", key, len)? };
+        key.found(reg.get_include_excluded(key.bytes))
     })
 }
 
@@ -322,12 +243,11 @@ pub extern "C" fn rr_pool_get(
     key: *const c_char,
     len: usize,
 ) -> *mut rr_route {
-    ffi_guard!("rr_pool_get", std::ptr::null_mut(), {
-        lookup((|| {
-            // SAFETY: handle NULL or live; (key, len) readable.
-            let (reg, key) = unsafe { (registry_arg(reg)?, Key::new("key", key, len)?) };
-            key.found(reg.pool(Kind::from_u32(kind)?).get(key.bytes))
-        })())
+    ffi_guard!("rr_pool_get", Lookup, {
+        let reg = try_ref_from_ptr!(reg);
+        // SAFETY: the caller passes a readable (key, len) pair.
+        let key = unsafe { Key::new("key", key, len)? };
+        key.found(reg.pool(Kind::from_u32(kind)?).get(key.bytes))
     })
 }
 
@@ -340,21 +260,19 @@ pub extern "C" fn rr_get_http_route_or_exact(
     host: *const c_char,
     host_len: usize,
 ) -> *mut rr_route {
-    ffi_guard!("rr_get_http_route_or_exact", std::ptr::null_mut(), {
-        lookup((|| {
-            // SAFETY: handle NULL or live; pairs readable.
-            let (reg, alias, host) = unsafe {
-                (
-                    registry_arg(reg)?,
-                    Key::new("alias", alias, alias_len)?,
-                    Key::new("host", host, host_len)?,
-                )
-            };
-            match reg.get_http_route_or_exact(alias.bytes, host.bytes) {
-                Some(r) => Ok(Some(r)),
-                None => alias.check().and_then(|()| host.found(None)),
-            }
-        })())
+    ffi_guard!("rr_get_http_route_or_exact", Lookup, {
+        let reg = try_ref_from_ptr!(reg);
+        // SAFETY: the caller passes readable (ptr, len) pairs.
+        let (alias, host) = unsafe {
+            (
+                Key::new("alias", alias, alias_len)?,
+                Key::new("host", host, host_len)?,
+            )
+        };
+        match reg.get_http_route_or_exact(alias.bytes, host.bytes) {
+            Some(r) => Ok(Some(r)),
+            None => alias.check().and_then(|()| host.found(None)),
+        }
     })
 }
 
@@ -363,19 +281,19 @@ pub extern "C" fn rr_get_http_route_or_exact(
 pub type rr_route_visitor =
     Option<unsafe extern "C" fn(r: *const rr_route, user_data: *mut c_void) -> bool>;
 
+/// Runs an iteration of the core with the C visitor `f`; 0 for NULL `f`.
 fn visit(
-    reg: *const rr_registry,
+    reg: &Registry,
     f: rr_route_visitor,
     user_data: *mut c_void,
     run: impl FnOnce(&Registry, &mut dyn FnMut(&Arc<Route>) -> bool) -> usize,
 ) -> usize {
-    // SAFETY: handle NULL or live.
-    let (Some(reg), Some(f)) = (unsafe { registry_ref(reg) }, f) else {
+    let Some(f) = f else {
         return 0;
     };
     // SAFETY: the visitor gets a route kept alive by the snapshot during the call.
     run(reg, &mut |r| unsafe {
-        f(Arc::as_ptr(r).cast::<rr_route>(), user_data)
+        f(borrowed_ptr::<rr_route>(r), user_data)
     })
 }
 
@@ -388,11 +306,10 @@ pub extern "C" fn rr_iter_active(
     f: rr_route_visitor,
     user_data: *mut c_void,
 ) -> usize {
-    ffi_guard!(
-        "rr_iter_active",
-        0,
+    ffi_guard!("rr_iter_active", usize, {
+        let reg = try_ref_from_ptr!(reg);
         visit(reg, f, user_data, |reg, g| reg.iter_active(g))
-    )
+    })
 }
 
 /// As `rr_iter_active`, then the EXCLUDED routes.
@@ -402,11 +319,10 @@ pub extern "C" fn rr_iter_all(
     f: rr_route_visitor,
     user_data: *mut c_void,
 ) -> usize {
-    ffi_guard!(
-        "rr_iter_all",
-        0,
+    ffi_guard!("rr_iter_all", usize, {
+        let reg = try_ref_from_ptr!(reg);
         visit(reg, f, user_data, |reg, g| reg.iter_all(g))
-    )
+    })
 }
 
 /// Visits the live routes of `kind`'s pool (a snapshot, in no particular order), as
@@ -418,15 +334,19 @@ pub extern "C" fn rr_pool_iter(
     f: rr_route_visitor,
     user_data: *mut c_void,
 ) -> usize {
-    ffi_guard!("rr_pool_iter", 0, {
-        let Ok(kind) = Kind::from_u32(kind).map_err(|e| fail(&e)) else {
-            return 0;
-        };
-        visit(reg, f, user_data, |reg, g| reg.iter_kinds(&[kind], g))
+    ffi_guard!("rr_pool_iter", Result<usize>, {
+        let reg = try_ref_from_ptr!(reg);
+        let kind = Kind::from_u32(kind)?;
+        Ok(visit(reg, f, user_data, |reg, g| {
+            reg.iter_kinds(&[kind], g)
+        }))
     })
 }
 
-/// Visits the live routes of `kind`'s pool sorted by alias, then key (the seed's `Slice`).
+/// Visits the live routes of `kind`'s pool sorted by alias, then key (GoDoxy's `Slice`), as
+/// `rr_iter_active` (one snapshot; `f` runs outside every lock and gets a borrowed route).
+/// Returns how many times `f` was called; 0 for NULL `reg` or `f`, or a bad kind (with a
+/// message).
 #[no_mangle]
 pub extern "C" fn rr_pool_iter_sorted(
     reg: *const rr_registry,
@@ -434,20 +354,10 @@ pub extern "C" fn rr_pool_iter_sorted(
     f: rr_route_visitor,
     user_data: *mut c_void,
 ) -> usize {
-    ffi_guard!("rr_pool_iter_sorted", 0, {
-        let Ok(kind) = Kind::from_u32(kind).map_err(|e| fail(&e)) else {
-            return 0;
-        };
-        visit(reg, f, user_data, |reg, g| {
-            let mut n = 0;
-            for r in reg.pool(kind).sorted() {
-                n += 1;
-                if !g(&r) {
-                    break;
-                }
-            }
-            n
-        })
+    ffi_guard!("rr_pool_iter_sorted", Result<usize>, {
+        let reg = try_ref_from_ptr!(reg);
+        let kind = Kind::from_u32(kind)?;
+        Ok(visit(reg, f, user_data, |reg, g| reg.iter_sorted(kind, g)))
     })
 }
 
@@ -461,17 +371,9 @@ pub extern "C" fn rr_iter_by_provider(
     f: rr_route_visitor,
     user_data: *mut c_void,
 ) -> usize {
-    ffi_guard!("rr_iter_by_provider", 0, {
-        visit(reg, f, user_data, |reg, g| {
-            let mut n = 0;
-            for r in reg.by_provider_routes() {
-                n += 1;
-                if !g(&r) {
-                    break;
-                }
-            }
-            n
-        })
+    ffi_guard!("rr_iter_by_provider", usize, {
+        let reg = try_ref_from_ptr!(reg);
+        visit(reg, f, user_data, |reg, g| reg.iter_by_provider(g))
     })
 }
 
@@ -480,15 +382,9 @@ pub extern "C" fn rr_iter_by_provider(
 /// `RR_HEALTH_SIMPLE`. Owned by the caller: free with `rr_string_free`. NULL only on bad input.
 #[no_mangle]
 pub extern "C" fn rr_health_json(reg: *const rr_registry, format: rr_health_format) -> *mut c_char {
-    ffi_guard!("rr_health_json", std::ptr::null_mut(), {
-        // SAFETY: handle NULL or live.
-        match unsafe { registry_arg(reg) }.and_then(|r| Ok((r, HealthFormat::from_u32(format)?))) {
-            Ok((reg, format)) => json_into_raw(reg.health_json(format)),
-            Err(e) => {
-                fail(&e);
-                std::ptr::null_mut()
-            }
-        }
+    ffi_guard!("rr_health_json", Result<String>, {
+        let reg = try_ref_from_ptr!(reg);
+        Ok(reg.health_json(HealthFormat::from_u32(format)?))
     })
 }
 
@@ -496,15 +392,8 @@ pub extern "C" fn rr_health_json(reg: *const rr_registry, format: rr_health_form
 /// the caller: free with `rr_string_free`. NULL only for a NULL registry.
 #[no_mangle]
 pub extern "C" fn rr_by_provider_json(reg: *const rr_registry) -> *mut c_char {
-    ffi_guard!("rr_by_provider_json", std::ptr::null_mut(), {
-        // SAFETY: handle NULL or live.
-        match unsafe { registry_arg(reg) } {
-            Ok(reg) => json_into_raw(reg.by_provider_json()),
-            Err(e) => {
-                fail(&e);
-                std::ptr::null_mut()
-            }
-        }
+    ffi_guard!("rr_by_provider_json", Result<String>, {
+        Ok(try_ref_from_ptr!(reg).by_provider_json())
     })
 }
 
@@ -516,12 +405,11 @@ pub extern "C" fn rr_proxmox_load_json(
     json: *const c_char,
     len: usize,
 ) -> rr_status {
-    ffi_guard!("rr_proxmox_load_json", RR_PANIC, {
-        status_of((|| {
-            // SAFETY: handle NULL or live; (json, len) readable.
-            let (reg, json) = unsafe { (registry_arg(reg)?, bytes_arg("json", json, len)?) };
-            reg.load_proxmox_json(json)
-        })())
+    ffi_guard!("rr_proxmox_load_json", Result<()>, {
+        let reg = try_ref_from_ptr!(reg);
+        // SAFETY: the caller passes a readable (json, len) pair.
+        let json = unsafe { bytes_arg("json", json, len)? };
+        reg.load_proxmox_json(json)
     })
 }
 
@@ -529,22 +417,19 @@ pub extern "C" fn rr_proxmox_load_json(
 /// lookups and health updates leave it alone. 0 for NULL.
 #[no_mangle]
 pub extern "C" fn rr_generation(reg: *const rr_registry) -> u64 {
-    // SAFETY: handle NULL or live.
-    ffi_guard!(
-        "rr_generation",
-        0,
-        unsafe { registry_ref(reg) }.map_or(0, Registry::generation)
-    )
+    ffi_guard!("rr_generation", u64, {
+        try_ref_from_ptr!(reg).generation()
+    })
 }
 
 /// The generation counter's address: 8-byte aligned, valid while the registry lives (forever
 /// for the global one). Read it only with an atomic 64-bit load. NULL for NULL.
 #[no_mangle]
 pub extern "C" fn rr_generation_ptr(reg: *const rr_registry) -> *const u64 {
-    ffi_guard!("rr_generation_ptr", std::ptr::null(), {
-        // SAFETY: handle NULL or live.
-        unsafe { registry_ref(reg) }.map_or(std::ptr::null(), |r| {
-            r.generation_counter().as_ptr().cast_const()
-        })
+    ffi_guard!("rr_generation_ptr", *const u64, {
+        try_ref_from_ptr!(reg)
+            .generation_counter()
+            .as_ptr()
+            .cast_const()
     })
 }

@@ -1,10 +1,10 @@
 //! Building routes, reading them, and their health.
 
 use super::{
-    bytes_arg, fail, ffi_guard, null_arg, route_arc, route_arg, route_into_raw, route_ref,
-    rr_health_status, rr_kind, rr_route, rr_status, rr_str, status_of, str_arg, write_out, RR_OK,
+    arc_into_raw, bytes_arg, ffi_guard, free_arc, null_arg, rr_health_status, rr_kind, rr_route,
+    rr_status, rr_str, str_arg, try_clone_arc, try_ref_from_ptr, write_out,
 };
-use crate::error::{quote, Error};
+use crate::error::Result;
 use crate::health::HealthStatus;
 use crate::route::{Identity, Kind, Route};
 use crate::text::CText;
@@ -26,28 +26,21 @@ pub extern "C" fn rr_route_new(
     url_len: usize,
     out: *mut *mut rr_route,
 ) -> rr_status {
-    ffi_guard!("rr_route_new", super::RR_PANIC, {
+    ffi_guard!("rr_route_new", Result<()>, {
         if out.is_null() {
-            return fail(&null_arg("out"));
+            return Err(null_arg("out"));
         }
         // SAFETY: checked non-NULL; the caller provides a writable pointer.
         unsafe { out.write(std::ptr::null_mut()) };
-        let made = (|| {
-            let kind = Kind::from_u32(kind)?;
-            // SAFETY: the caller passes readable (ptr, len) pairs.
-            let alias = unsafe { str_arg("alias", alias, alias_len)? };
-            // SAFETY: as above.
-            let url = unsafe { str_arg("url", url, url_len)? };
-            Route::new(kind, alias, url)
-        })();
-        match made {
-            Ok(route) => {
-                // SAFETY: checked non-NULL above.
-                unsafe { out.write(route_into_raw(Arc::new(route))) };
-                RR_OK
-            }
-            Err(e) => fail(&e),
-        }
+        let kind = Kind::from_u32(kind)?;
+        // SAFETY: the caller passes readable (ptr, len) pairs.
+        let alias = unsafe { str_arg("alias", alias, alias_len)? };
+        // SAFETY: as above.
+        let url = unsafe { str_arg("url", url, url_len)? };
+        let route = Route::new(kind, alias, url)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { out.write(arc_into_raw(Arc::new(route))) };
+        Ok(())
     })
 }
 
@@ -55,15 +48,9 @@ pub extern "C" fn rr_route_new(
 /// `rr_route_release`.
 #[no_mangle]
 pub extern "C" fn rr_route_retain(r: *mut rr_route) -> *mut rr_route {
-    ffi_guard!("rr_route_retain", std::ptr::null_mut(), {
-        // SAFETY: `r` is NULL or a live handle.
-        match unsafe { route_arc(r) } {
-            Some(arc) => {
-                let _ = Arc::into_raw(arc); // the new reference now belongs to the caller
-                r
-            }
-            None => std::ptr::null_mut(),
-        }
+    ffi_guard!("rr_route_retain", *mut rr_route, {
+        let arc = try_clone_arc!(r);
+        arc_into_raw(arc) // the new reference now belongs to the caller; the same address
     })
 }
 
@@ -72,10 +59,8 @@ pub extern "C" fn rr_route_retain(r: *mut rr_route) -> *mut rr_route {
 #[no_mangle]
 pub extern "C" fn rr_route_release(r: *mut rr_route) {
     ffi_guard!("rr_route_release", (), {
-        if !r.is_null() {
-            // SAFETY: `r` came from Arc::into_raw and the caller gives up this reference.
-            drop(unsafe { Arc::from_raw(r.cast::<Route>()) });
-        }
+        // SAFETY: `r` is NULL or came from this library, and the caller gives up this reference.
+        unsafe { free_arc(r) }
     })
 }
 
@@ -85,19 +70,18 @@ fn set_text(
     what: &str,
     s: *const c_char,
     len: usize,
-    set: impl FnOnce(&Route, &str) -> crate::Result<()>,
-) -> rr_status {
-    status_of((|| {
-        // SAFETY: `r` is NULL or a live handle; (s, len) is readable.
-        let (route, s) = unsafe { (route_arg(r)?, str_arg(what, s, len)?) };
-        set(route, s)
-    })())
+    set: impl FnOnce(&Route, &str) -> Result<()>,
+) -> Result<()> {
+    let route = try_ref_from_ptr!(r);
+    // SAFETY: the caller passes a readable (s, len) pair.
+    let s = unsafe { str_arg(what, s, len)? };
+    set(route, s)
 }
 
 /// Sets the key (defaults to the alias; "" resets it). `RR_FROZEN` once added.
 #[no_mangle]
 pub extern "C" fn rr_route_set_key(r: *mut rr_route, s: *const c_char, len: usize) -> rr_status {
-    ffi_guard!("rr_route_set_key", super::RR_PANIC, {
+    ffi_guard!("rr_route_set_key", Result<()>, {
         set_text(r, "key", s, len, Route::set_key)
     })
 }
@@ -109,7 +93,7 @@ pub extern "C" fn rr_route_set_display_name(
     s: *const c_char,
     len: usize,
 ) -> rr_status {
-    ffi_guard!("rr_route_set_display_name", super::RR_PANIC, {
+    ffi_guard!("rr_route_set_display_name", Result<()>, {
         set_text(r, "display name", s, len, Route::set_display_name)
     })
 }
@@ -121,7 +105,7 @@ pub extern "C" fn rr_route_set_provider(
     s: *const c_char,
     len: usize,
 ) -> rr_status {
-    ffi_guard!("rr_route_set_provider", super::RR_PANIC, {
+    ffi_guard!("rr_route_set_provider", Result<()>, {
         set_text(r, "provider", s, len, Route::set_provider)
     })
 }
@@ -130,9 +114,8 @@ pub extern "C" fn rr_route_set_provider(
 /// its priority is at least that one's. `RR_FROZEN` once added.
 #[no_mangle]
 pub extern "C" fn rr_route_set_priority(r: *mut rr_route, priority: i32) -> rr_status {
-    ffi_guard!("rr_route_set_priority", super::RR_PANIC, {
-        // SAFETY: `r` is NULL or a live handle.
-        status_of(unsafe { route_arg(r) }.and_then(|r| r.set_priority(priority)))
+    ffi_guard!("rr_route_set_priority", Result<()>, {
+        try_ref_from_ptr!(r).set_priority(priority)
     })
 }
 
@@ -140,9 +123,8 @@ pub extern "C" fn rr_route_set_priority(r: *mut rr_route, priority: i32) -> rr_s
 /// `RR_FROZEN` once added.
 #[no_mangle]
 pub extern "C" fn rr_route_set_docker(r: *mut rr_route, is_docker: bool) -> rr_status {
-    ffi_guard!("rr_route_set_docker", super::RR_PANIC, {
-        // SAFETY: `r` is NULL or a live handle.
-        status_of(unsafe { route_arg(r) }.and_then(|r| r.set_docker(is_docker)))
+    ffi_guard!("rr_route_set_docker", Result<()>, {
+        try_ref_from_ptr!(r).set_docker(is_docker)
     })
 }
 
@@ -155,7 +137,7 @@ pub extern "C" fn rr_route_set_proxmox(
     node_len: usize,
     vmid: i32,
 ) -> rr_status {
-    ffi_guard!("rr_route_set_proxmox", super::RR_PANIC, {
+    ffi_guard!("rr_route_set_proxmox", Result<()>, {
         set_text(r, "proxmox node", node, node_len, |r, n| {
             r.set_proxmox(n, vmid)
         })
@@ -166,9 +148,8 @@ pub extern "C" fn rr_route_set_proxmox(
 /// `RR_FROZEN` once added.
 #[no_mangle]
 pub extern "C" fn rr_route_set_user_data(r: *mut rr_route, user_data: u64) -> rr_status {
-    ffi_guard!("rr_route_set_user_data", super::RR_PANIC, {
-        // SAFETY: `r` is NULL or a live handle.
-        status_of(unsafe { route_arg(r) }.and_then(|r| r.set_user_data(user_data)))
+    ffi_guard!("rr_route_set_user_data", Result<()>, {
+        try_ref_from_ptr!(r).set_user_data(user_data)
     })
 }
 
@@ -182,45 +163,28 @@ pub type rr_finalizer = Option<unsafe extern "C" fn(user_data: u64)>;
 /// must not pass the route to the library: its last reference is gone.
 #[no_mangle]
 pub extern "C" fn rr_route_set_finalizer(r: *mut rr_route, f: rr_finalizer) -> rr_status {
-    ffi_guard!("rr_route_set_finalizer", super::RR_PANIC, {
-        // SAFETY: `r` is NULL or a live handle.
-        status_of(unsafe { route_arg(r) }.and_then(|r| {
-            r.set_finalizer(f.map(|f| -> crate::route::Finalizer {
-                Box::new(move |ud| {
-                    // SAFETY: the caller registered a function of this signature.
-                    unsafe { f(ud) }
-                })
-            }))
+    ffi_guard!("rr_route_set_finalizer", Result<()>, {
+        let route = try_ref_from_ptr!(r);
+        route.set_finalizer(f.map(|f| -> crate::route::Finalizer {
+            Box::new(move |ud| {
+                // SAFETY: the caller registered a function of this signature.
+                unsafe { f(ud) }
+            })
         }))
     })
 }
 
-/// Reads a string field; for NULL, `{"", 0}`.
-fn ident_str(r: *const rr_route, field: impl FnOnce(&Identity) -> &CText) -> rr_str {
-    // SAFETY: `r` is NULL or a live handle.
-    match unsafe { route_ref(r) } {
-        Some(route) => route.with_identity(|i| rr_str::from_ctext(field(i))),
-        None => rr_str::EMPTY,
-    }
-}
-
-/// Reads a value field; for NULL, `default`.
-fn ident_val<T>(r: *const rr_route, default: T, field: impl FnOnce(&Identity) -> T) -> T {
-    // SAFETY: `r` is NULL or a live handle.
-    match unsafe { route_ref(r) } {
-        Some(route) => route.with_identity(field),
-        None => default,
-    }
+/// Reads a string field of the route's identity (borrowed from the route).
+fn ident_str(r: &Route, field: impl FnOnce(&Identity) -> &CText) -> rr_str {
+    r.with_identity(|i| rr_str::from_ctext(field(i)))
 }
 
 /// The route's kind; `UINT32_MAX` for NULL.
 #[no_mangle]
 pub extern "C" fn rr_route_kind(r: *const rr_route) -> rr_kind {
-    ffi_guard!(
-        "rr_route_kind",
-        u32::MAX,
-        ident_val(r, u32::MAX, |i| i.kind() as u32)
-    )
+    ffi_guard!("rr_route_kind", Option<Kind>, {
+        Some(try_ref_from_ptr!(r).with_identity(Identity::kind))
+    })
 }
 
 /// The alias (the route's name).
@@ -229,7 +193,9 @@ pub extern "C" fn rr_route_kind(r: *const rr_route) -> rr_kind {
 /// for NULL.
 #[no_mangle]
 pub extern "C" fn rr_route_alias(r: *const rr_route) -> rr_str {
-    ffi_guard!("rr_route_alias", rr_str::EMPTY, ident_str(r, |i| i.alias()))
+    ffi_guard!("rr_route_alias", rr_str, {
+        ident_str(try_ref_from_ptr!(r), |i| i.alias())
+    })
 }
 /// The key in its pool (the alias unless set).
 ///
@@ -237,7 +203,9 @@ pub extern "C" fn rr_route_alias(r: *const rr_route) -> rr_str {
 /// for NULL.
 #[no_mangle]
 pub extern "C" fn rr_route_key(r: *const rr_route) -> rr_str {
-    ffi_guard!("rr_route_key", rr_str::EMPTY, ident_str(r, |i| i.key()))
+    ffi_guard!("rr_route_key", rr_str, {
+        ident_str(try_ref_from_ptr!(r), |i| i.key())
+    })
 }
 /// The display name (the alias unless set).
 ///
@@ -245,11 +213,9 @@ pub extern "C" fn rr_route_key(r: *const rr_route) -> rr_str {
 /// for NULL.
 #[no_mangle]
 pub extern "C" fn rr_route_display_name(r: *const rr_route) -> rr_str {
-    ffi_guard!(
-        "rr_route_display_name",
-        rr_str::EMPTY,
-        ident_str(r, |i| i.display_name())
-    )
+    ffi_guard!("rr_route_display_name", rr_str, {
+        ident_str(try_ref_from_ptr!(r), |i| i.display_name())
+    })
 }
 /// The provider's name (may be empty).
 ///
@@ -257,11 +223,9 @@ pub extern "C" fn rr_route_display_name(r: *const rr_route) -> rr_str {
 /// for NULL.
 #[no_mangle]
 pub extern "C" fn rr_route_provider(r: *const rr_route) -> rr_str {
-    ffi_guard!(
-        "rr_route_provider",
-        rr_str::EMPTY,
-        ident_str(r, |i| i.provider())
-    )
+    ffi_guard!("rr_route_provider", rr_str, {
+        ident_str(try_ref_from_ptr!(r), |i| i.provider())
+    })
 }
 /// The upstream URL's scheme (Go: `u.Scheme`).
 ///
@@ -269,11 +233,9 @@ pub extern "C" fn rr_route_provider(r: *const rr_route) -> rr_str {
 /// for NULL.
 #[no_mangle]
 pub extern "C" fn rr_route_upstream_scheme(r: *const rr_route) -> rr_str {
-    ffi_guard!(
-        "rr_route_upstream_scheme",
-        rr_str::EMPTY,
-        ident_str(r, |i| i.upstream().scheme())
-    )
+    ffi_guard!("rr_route_upstream_scheme", rr_str, {
+        ident_str(try_ref_from_ptr!(r), |i| i.upstream().scheme())
+    })
 }
 /// The upstream host without port or IPv6 brackets (Go: `u.Hostname()`).
 ///
@@ -281,11 +243,9 @@ pub extern "C" fn rr_route_upstream_scheme(r: *const rr_route) -> rr_str {
 /// for NULL.
 #[no_mangle]
 pub extern "C" fn rr_route_upstream_host(r: *const rr_route) -> rr_str {
-    ffi_guard!(
-        "rr_route_upstream_host",
-        rr_str::EMPTY,
-        ident_str(r, |i| i.upstream().host())
-    )
+    ffi_guard!("rr_route_upstream_host", rr_str, {
+        ident_str(try_ref_from_ptr!(r), |i| i.upstream().host())
+    })
 }
 /// The upstream port, empty when absent (Go: `u.Port()`).
 ///
@@ -293,11 +253,9 @@ pub extern "C" fn rr_route_upstream_host(r: *const rr_route) -> rr_str {
 /// for NULL.
 #[no_mangle]
 pub extern "C" fn rr_route_upstream_port(r: *const rr_route) -> rr_str {
-    ffi_guard!(
-        "rr_route_upstream_port",
-        rr_str::EMPTY,
-        ident_str(r, |i| i.upstream().port())
-    )
+    ffi_guard!("rr_route_upstream_port", rr_str, {
+        ident_str(try_ref_from_ptr!(r), |i| i.upstream().port())
+    })
 }
 /// The upstream host:port as written (Go: `u.Host`).
 ///
@@ -305,23 +263,19 @@ pub extern "C" fn rr_route_upstream_port(r: *const rr_route) -> rr_str {
 /// for NULL.
 #[no_mangle]
 pub extern "C" fn rr_route_upstream_host_port(r: *const rr_route) -> rr_str {
-    ffi_guard!(
-        "rr_route_upstream_host_port",
-        rr_str::EMPTY,
-        ident_str(r, |i| i.upstream().host_port())
-    )
+    ffi_guard!("rr_route_upstream_host_port", rr_str, {
+        ident_str(try_ref_from_ptr!(r), |i| i.upstream().host_port())
+    })
 }
-/// The upstream address (Go: `u.Host`, as the seed's `TryGetUpstreamAddr`).
+/// The upstream address (Go: `u.Host`, as GoDoxy's `TryGetUpstreamAddr`).
 ///
 /// Borrowed from the route: valid while the caller holds a reference to it. `{"", 0}`
 /// for NULL.
 #[no_mangle]
 pub extern "C" fn rr_route_upstream_addr(r: *const rr_route) -> rr_str {
-    ffi_guard!(
-        "rr_route_upstream_addr",
-        rr_str::EMPTY,
-        ident_str(r, |i| i.upstream().host_port())
-    )
+    ffi_guard!("rr_route_upstream_addr", rr_str, {
+        ident_str(try_ref_from_ptr!(r), |i| i.upstream().host_port())
+    })
 }
 /// The upstream URL as Go's `u.String()` gives it.
 ///
@@ -329,48 +283,41 @@ pub extern "C" fn rr_route_upstream_addr(r: *const rr_route) -> rr_str {
 /// for NULL.
 #[no_mangle]
 pub extern "C" fn rr_route_upstream_url(r: *const rr_route) -> rr_str {
-    ffi_guard!(
-        "rr_route_upstream_url",
-        rr_str::EMPTY,
-        ident_str(r, |i| i.upstream().url())
-    )
+    ffi_guard!("rr_route_upstream_url", rr_str, {
+        ident_str(try_ref_from_ptr!(r), |i| i.upstream().url())
+    })
 }
 
 /// The priority; 0 for NULL.
 #[no_mangle]
 pub extern "C" fn rr_route_priority(r: *const rr_route) -> i32 {
-    ffi_guard!("rr_route_priority", 0, ident_val(r, 0, Identity::priority))
+    ffi_guard!("rr_route_priority", i32, {
+        try_ref_from_ptr!(r).with_identity(Identity::priority)
+    })
 }
 
 /// The caller's opaque value; 0 for NULL.
 #[no_mangle]
 pub extern "C" fn rr_route_user_data(r: *const rr_route) -> u64 {
-    ffi_guard!(
-        "rr_route_user_data",
-        0,
-        ident_val(r, 0, Identity::user_data)
-    )
+    ffi_guard!("rr_route_user_data", u64, {
+        try_ref_from_ptr!(r).with_identity(Identity::user_data)
+    })
 }
 
 /// Whether the route comes from Docker; false for NULL.
 #[no_mangle]
 pub extern "C" fn rr_route_is_docker(r: *const rr_route) -> bool {
-    ffi_guard!(
-        "rr_route_is_docker",
-        false,
-        ident_val(r, false, Identity::is_docker)
-    )
+    ffi_guard!("rr_route_is_docker", bool, {
+        try_ref_from_ptr!(r).with_identity(Identity::is_docker)
+    })
 }
 
 /// Whether the route has been added to a registry (its identity is frozen); false for NULL.
 #[no_mangle]
 pub extern "C" fn rr_route_is_frozen(r: *const rr_route) -> bool {
-    // SAFETY: `r` is NULL or a live handle.
-    ffi_guard!(
-        "rr_route_is_frozen",
-        false,
-        unsafe { route_ref(r) }.is_some_and(Route::is_frozen)
-    )
+    ffi_guard!("rr_route_is_frozen", bool, {
+        try_ref_from_ptr!(r).is_frozen()
+    })
 }
 
 /// The Proxmox link: `RR_OK` and the node, vmid and vmname written through the non-NULL out
@@ -383,36 +330,24 @@ pub extern "C" fn rr_route_proxmox(
     vmid: *mut i32,
     vmname: *mut rr_str,
 ) -> rr_status {
-    ffi_guard!("rr_route_proxmox", super::RR_PANIC, {
-        // SAFETY: `r` is NULL or a live handle.
-        let route = match unsafe { route_arg(r) } {
-            Ok(route) => route,
-            Err(e) => return fail(&e),
-        };
-        let link = route.with_identity(|i| {
-            i.proxmox().map(|l| {
+    ffi_guard!("rr_route_proxmox", Result<()>, {
+        let route = try_ref_from_ptr!(r);
+        let (n, id, name) = route.with_identity(|i| {
+            i.proxmox_link().map(|l| {
                 (
                     rr_str::from_ctext(&l.node),
                     l.vmid,
                     rr_str::from_ctext(&l.vmname),
                 )
             })
-        });
-        match link {
-            Some((n, id, name)) => {
-                // SAFETY: each out pointer is NULL or writable.
-                unsafe {
-                    write_out(node, n);
-                    write_out(vmid, id);
-                    write_out(vmname, name);
-                }
-                RR_OK
-            }
-            None => fail(&Error::not_found(format!(
-                "route {} has no Proxmox link",
-                route.with_identity(|i| quote(i.alias()))
-            ))),
+        })?;
+        // SAFETY: each out pointer is NULL or writable.
+        unsafe {
+            write_out(node, n);
+            write_out(vmid, id);
+            write_out(vmname, name);
         }
+        Ok(())
     })
 }
 
@@ -428,29 +363,26 @@ pub extern "C" fn rr_route_set_health(
     detail: *const c_char,
     detail_len: usize,
 ) -> rr_status {
-    ffi_guard!("rr_route_set_health", super::RR_PANIC, {
-        status_of((|| {
-            // SAFETY: `r` is NULL or a live handle; (detail, len) readable.
-            let (route, detail) =
-                unsafe { (route_arg(r)?, bytes_arg("detail", detail, detail_len)?) };
-            let status = HealthStatus::from_u32(status)?;
-            route.set_health(
-                status,
-                Duration::from_nanos(uptime_ns),
-                Duration::from_nanos(latency_ns),
-                detail,
-            );
-            Ok(())
-        })())
+    ffi_guard!("rr_route_set_health", Result<()>, {
+        let route = try_ref_from_ptr!(r);
+        // SAFETY: the caller passes a readable (detail, len) pair.
+        let detail = unsafe { bytes_arg("detail", detail, detail_len)? };
+        let status = HealthStatus::from_u32(status)?;
+        route.set_health(
+            status,
+            Duration::from_nanos(uptime_ns),
+            Duration::from_nanos(latency_ns),
+            detail,
+        );
+        Ok(())
     })
 }
 
 /// The health status (`RR_HEALTH_STATUS_UNKNOWN` when never set, and for NULL).
 #[no_mangle]
 pub extern "C" fn rr_route_health_status(r: *const rr_route) -> rr_health_status {
-    ffi_guard!("rr_route_health_status", 0, {
-        // SAFETY: `r` is NULL or a live handle.
-        unsafe { route_ref(r) }.map_or(0, |r| r.health_status() as u32)
+    ffi_guard!("rr_route_health_status", HealthStatus, {
+        try_ref_from_ptr!(r).health_status()
     })
 }
 
@@ -463,11 +395,8 @@ pub extern "C" fn rr_route_health(
     uptime_ns: *mut u64,
     latency_ns: *mut u64,
 ) -> rr_status {
-    ffi_guard!("rr_route_health", super::RR_PANIC, {
-        // SAFETY: `r` is NULL or a live handle.
-        let Some(route) = (unsafe { route_ref(r) }) else {
-            return fail(&null_arg("route"));
-        };
+    ffi_guard!("rr_route_health", Result<()>, {
+        let route = try_ref_from_ptr!(r);
         let clamp = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         let (s, u, l) = route.with_health(|h| (h.status as u32, clamp(h.uptime), clamp(h.latency)));
         // SAFETY: each out pointer is NULL or writable.
@@ -476,7 +405,7 @@ pub extern "C" fn rr_route_health(
             write_out(uptime_ns, u);
             write_out(latency_ns, l);
         }
-        RR_OK
+        Ok(())
     })
 }
 
@@ -489,11 +418,8 @@ pub extern "C" fn rr_route_health_detail(
     buf: *mut c_char,
     cap: usize,
 ) -> usize {
-    ffi_guard!("rr_route_health_detail", 0, {
-        // SAFETY: `r` is NULL or a live handle.
-        let Some(route) = (unsafe { route_ref(r) }) else {
-            return 0;
-        };
+    ffi_guard!("rr_route_health_detail", usize, {
+        let route = try_ref_from_ptr!(r);
         route.with_health(|h| {
             let n = h.detail.len().min(if buf.is_null() { 0 } else { cap });
             if n > 0 {

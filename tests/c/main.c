@@ -4,10 +4,12 @@
  *   usage: rr_test [TESTDATA_DIR]     (default: $RR_TESTDATA, else ../../../shared/testdata,
  *                                      i.e. ../shared/testdata from the repository root)
  *   RR_STRESS_MS: how long the threaded stress test runs (default 2000).
+ *   RR_CONFORMANCE: the bad-input table (default ../conformance/bad_inputs.json, i.e.
+ *                   tests/conformance/bad_inputs.json when run from tests/c).
  *
  * Prints "N passed, 0 failed" at the end; on the first failure prints where and exits 1.
  */
-#include "rr_test.h"
+#include "abi_helpers.h"
 
 unsigned long rr_test_passed;
 
@@ -45,6 +47,7 @@ rr_route *mk_route(rr_kind kind, const char *alias, const char *url) {
 
 int main(int argc, char **argv) {
     const char *testdata = argc > 1 ? argv[1] : getenv("RR_TESTDATA");
+    const char *conformance = getenv("RR_CONFORMANCE");
     size_t live_at_start;
     if (!testdata || !*testdata) testdata = "../../../shared/testdata";
 
@@ -52,10 +55,20 @@ int main(int argc, char **argv) {
     printf("route-registry C harness: library %.*s, ABI %u\n", (int)rr_version().len,
            rr_version().ptr, rr_abi_version());
 
-    test_abi();
+    /* The C ABI by area (test_*.c), in this order: the global registry is checked last. */
+    test_errors();
+    test_route();
+    test_registry();
+    test_iteration();
+    test_context();
+    test_health();
+    test_proxmox();
+    test_global();
     printf("abi: ok\n");
     test_vectors(testdata);
     printf("vectors: ok\n");
+    test_conformance(conformance && *conformance ? conformance : "../conformance/bad_inputs.json");
+    printf("conformance: ok\n");
     test_stress();
     printf("stress: ok\n");
 

@@ -56,8 +56,8 @@ int last_error_has(const char *needle);
 rr_route *mk_route(rr_kind kind, const char *alias, const char *url);
 
 /* Test groups (each in its own file). */
-void test_abi(void);
 void test_vectors(const char *testdata_dir);
+void test_conformance(const char *table_path);
 void test_stress(void);
 
 #endif

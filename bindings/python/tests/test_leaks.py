@@ -99,7 +99,7 @@ def test_iteration_of_foreign_routes_does_not_leak() -> None:
     with Registry() as reg:
         out = ctypes.c_void_p()
         assert lib.rr_route_new(0, b"c", 1, b"http://h:1", 10, ctypes.byref(out)) == 0
-        assert lib.rr_add(reg._n.addr, out.value) == 0
+        assert lib.rr_add(reg._ptr, out.value) == 0
         lib.rr_route_release(out.value)
         got = reg["c"]
         assert got.alias == "c" and got.data is None and got.user_data == 0

@@ -21,12 +21,17 @@ def _import_with(env_lib: str) -> subprocess.CompletedProcess:  # type: ignore[t
     )  # fmt: skip
 
 
-def test_every_declared_function_is_in_the_header() -> None:
+def test_every_function_of_the_header_is_declared_with_the_generated_types() -> None:
     header = (Path(__file__).resolve().parents[3] / "include" / "route_registry.h").read_text()
     import re
 
+    from route_registry import _bindings
+
     declared = set(re.findall(r"\b(rr_[a-z0-9_]+)\(", header))
-    assert set(_native._FUNCTIONS) == declared
+    assert set(_bindings.FUNCTIONS) == declared
+    for name, (restype, argtypes) in _bindings.FUNCTIONS.items():
+        fn = getattr(_native.lib, name)
+        assert fn.restype is restype and list(fn.argtypes) == list(argtypes), name
 
 
 def test_a_missing_library_lists_every_path_tried() -> None:

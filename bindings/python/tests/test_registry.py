@@ -46,8 +46,10 @@ def test_lookup_key_types_are_checked(reg: Registry) -> None:
         reg[b"a"]  # type: ignore[index]
     with pytest.raises(TypeError):
         reg.get(["unhashable"])  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="UTF-8"):
-        reg.get("\udc80")
+    assert reg.get("\udc80") is None  # not UTF-8: absent, as the library answers NULL
+    assert "\udc80" not in reg and reg.http.get("\udc80") is None
+    with pytest.raises(KeyError):
+        reg["\udc80"]
     with pytest.raises(TypeError):
         reg.http.get(None)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
@@ -56,12 +58,14 @@ def test_lookup_key_types_are_checked(reg: Registry) -> None:
         reg.get_http_route_or_exact("a", 2)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="expected a Route"):
         reg.add("a")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="expected a Route"):
+    with pytest.raises(rr.InvalidArgument, match="route"):  # NULL: the library's answer
         reg.add_if_not_exists(None)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         reg.delete(3)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         reg.pool("ftp")
+    with pytest.raises(rr.InvalidArgument, match="kind 7"):
+        reg.pool(7)
 
 
 def test_get_include_excluded_and_http_or_exact(reg: Registry) -> None:
@@ -191,7 +195,7 @@ def test_lookups_return_the_same_object_and_its_data(reg: Registry) -> None:
     r2 = http("b", data=payload)
     reg.add(r2)
     del r2
-    reg._n.drop_caches()  # no Python handle left anywhere
+    reg._drop_caches()  # no Python handle left anywhere
     settle()
     fresh = reg["b"]  # a new handle on the same native route, with the same data
     assert fresh.data is payload
@@ -216,11 +220,11 @@ def test_cache_never_serves_a_stale_entry(reg: Registry) -> None:
     # A mutation made behind the Python object's back (straight through C) is seen too.
     from route_registry._native import lib
 
-    assert lib.rr_del_key(reg._n.addr, 0, b"app", 3) == 0
+    assert lib.rr_del_key(reg._ptr, 0, b"app", 3) == 0
     assert reg.get("app") is None and "app" not in reg and len(reg) == 0
     assert reg.iter_active() == ()
     b = http("app", priority=1)
-    assert lib.rr_add(reg._n.addr, b._p()) == 0
+    assert lib.rr_add(reg._ptr, b._ptr) == 0
     assert reg["app"] is b and reg.http.size() == 1 and reg.http.get("app") is b
     # Health changes do not bump the generation but are never cached.
     b.set_health(HealthStatus.ERROR, 0, 0, "boom")

@@ -121,8 +121,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path == "/api/health" {
+		b, err := p.Reg.HealthJSON(routes.HealthFull)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(p.Reg.HealthJSON(routes.HealthFull))
+		_, _ = w.Write(b)
 		return
 	}
 	http.Error(w, "no such route: "+r.Host, http.StatusNotFound)

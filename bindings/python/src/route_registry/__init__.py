@@ -3,14 +3,44 @@
 >>> from route_registry import Registry, Route, Kind
 >>> with Registry() as reg:
 ...     r = Route(Kind.HTTP, "app", "http://10.0.0.5:8080", provider="docker", data={"x": 1})
-...     reg.add(r)
+...     assert reg.add(r)
 ...     reg["app"] is r
 True
+
+API
+    Registry()                 a registry; a read-only Mapping of its active routes
+      .http .stream .excluded  its pools (Pool): get, [key], add, add_if_not_exists,
+                               delete, size, clear, sorted
+      .add(route)              False when a higher-priority route keeps the key
+      .get(key) / [key]        the live HTTP route, else the STREAM one
+      .delete(key or route)    NotFound when absent (missing_ok=True: False)
+      .health_info() .health_json(format) .by_provider() .by_provider_json()
+      .iter_active() .iter_all() .generation .close()
+    Registry.global_()         the process-wide registry (never freed)
+    Route(kind, alias, url, *, key, display_name, provider, priority, is_docker,
+          proxmox_node, proxmox_vmid, data)
+                               identity settable until added; set_health(...) any time
+    route_context(route)       attaches a route to the current contextvars context;
+                               try_get_route(), try_get_upstream_host()...
+    RouteContext(route, parent=None)   the library's own context object
+    Kind, HealthStatus         enums (values from the C header)
+    HealthInfo, HealthInfoWithoutDetail, ProxmoxLink   value types
+    RouteRegistryError         base of NotFound (KeyError), InvalidArgument
+                               (ValueError), Kept, Frozen, LibraryPanic
+
+Lifecycle
+    Registry, Route and RouteContext own a native handle: close() (or ``with``) releases
+    it, and so does garbage collection of a forgotten object, exactly once. Using an object
+    after its own close() raises ValueError. An object keeps alive what it needs: a pool
+    its registry, a context its route and parent, a route handle its native route (a
+    registry that holds the route keeps it too). Closing from another thread while a call
+    is running is safe: the release waits for that call.
 """
 
 from __future__ import annotations
 
 from ._context import (
+    RouteContext,
     route_context,
     try_get_route,
     try_get_upstream_addr,
@@ -74,6 +104,7 @@ __all__ = [
     "ProxmoxLink",
     "Registry",
     "Route",
+    "RouteContext",
     "RouteRegistryError",
     "TRACE",
     "global_registry",

@@ -4,19 +4,47 @@ from __future__ import annotations
 
 from typing import Dict, Type
 
+from ._bindings import RR_FROZEN, RR_INVALID_ARGUMENT, RR_KEPT, RR_NOT_FOUND, RR_PANIC
 from ._native import last_error
 
-RR_OK = 0
-RR_NOT_FOUND = 1
-RR_INVALID_ARGUMENT = 2
-RR_KEPT = 3
-RR_FROZEN = 4
-RR_PANIC = 255
+#: Error messages quote at most this many characters of a bad value (as the library does).
+MAX_QUOTED = 64
 
 
-class RouteRegistryError(Exception):
-    """A call into the library failed. ``status`` is the ``rr_status`` code and ``message``
-    the library's own message (``rr_last_error()`` read right after the failing call)."""
+def num(value: int) -> str:
+    """An integer for an error message: in full up to 64 digits, else its sign, first digits
+    and length (a hostile integer cannot make a message huge, or overflow ``str()``)."""
+    if -(10**64) < value < 10**64:
+        return str(value)
+    sign = "-" if value < 0 else ""
+    top = abs(value) >> (abs(value).bit_length() - 64)
+    return f"{sign}{top}... ({value.bit_length()} bits)"
+
+
+def quote(value: object) -> str:
+    """``value`` for an error message: quoted with ``repr`` escapes, cut after 64 characters
+    (as the library's messages), so a hostile value cannot make a message huge."""
+    s = value if isinstance(value, str) else repr(value)
+    if len(s) > MAX_QUOTED:
+        return repr(s[:MAX_QUOTED]) + "..."
+    return repr(s)
+
+
+class _ErrorType(type):
+    """Lists only this package's attributes in ``dir()``, so that ``help()`` shows what an
+    error carries instead of every method inherited from ``BaseException``."""
+
+    def __dir__(cls) -> "list[str]":
+        names = {"__doc__", "__module__", "args", "with_traceback"}
+        for c in cls.__mro__:
+            if c.__module__ == __name__:
+                names.update(c.__dict__)
+        return sorted(names)
+
+
+class RouteRegistryError(Exception, metaclass=_ErrorType):
+    """A call into the library failed: ``status`` (the ``rr_status``) and ``message`` (the
+    library's own message)."""
 
     status: int = -1
 

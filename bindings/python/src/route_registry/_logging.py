@@ -11,6 +11,7 @@ import ctypes
 import logging
 from typing import Any, Optional
 
+from . import _bindings as B
 from ._native import LOG_FN, lib
 
 logger = logging.getLogger("route_registry")
@@ -20,7 +21,13 @@ TRACE = 5
 logging.addLevelName(TRACE, "TRACE")
 
 # rr_log_level -> logging level
-_TO_PY = {1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO, 4: logging.DEBUG, 5: TRACE}
+_TO_PY = {
+    B.RR_LOG_ERROR: logging.ERROR,
+    B.RR_LOG_WARN: logging.WARNING,
+    B.RR_LOG_INFO: logging.INFO,
+    B.RR_LOG_DEBUG: logging.DEBUG,
+    B.RR_LOG_TRACE: TRACE,
+}
 
 
 def _on_log(level: int, msg: Any, n: int, _ud: Any) -> None:
@@ -41,20 +48,20 @@ def set_native_log_level(level: Optional[int]) -> None:
     """Sets the most verbose level the library sends to ``logging``: a ``logging`` level
     (``logging.DEBUG``, ``TRACE`` = 5, ``logging.INFO``...) or ``None`` to stop it."""
     if level is None:
-        lib.rr_set_logger(0, LOG_FN(), None)
+        lib.rr_set_logger(B.RR_LOG_OFF, LOG_FN(), None)
         return
     if not isinstance(level, int) or isinstance(level, bool):
         raise TypeError(f"level must be an int logging level or None, not {type(level).__name__}")
     if level <= TRACE:
-        rr = 5
+        rr = B.RR_LOG_TRACE
     elif level <= logging.DEBUG:
-        rr = 4
+        rr = B.RR_LOG_DEBUG
     elif level <= logging.INFO:
-        rr = 3
+        rr = B.RR_LOG_INFO
     elif level <= logging.WARNING:
-        rr = 2
+        rr = B.RR_LOG_WARN
     else:
-        rr = 1
+        rr = B.RR_LOG_ERROR
     lib.rr_set_logger(rr, _LOG_CB, None)
 
 

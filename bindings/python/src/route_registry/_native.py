@@ -1,8 +1,9 @@
 """Loading the shared library and declaring every C function it exports.
 
-Every ``argtypes``/``restype`` lives in :data:`_FUNCTIONS`, and each one is resolved when the
-library loads, so a library that lacks a symbol (or has another ABI version) fails at import
-with a clear message instead of at first use.
+Every ``argtypes``/``restype`` comes from the generated table ``_bindings.FUNCTIONS`` (made
+from the header by ``scripts/gen_bindings.py``), and each one is resolved when the library
+loads, so a library that lacks a symbol (or has another ABI version) fails at import with a
+clear message instead of at first use.
 
 Search order (the first that loads wins; the error lists every path tried):
 
@@ -10,7 +11,7 @@ Search order (the first that loads wins; the error lists every path tried):
 2. the library bundled in this package's directory (``pip install`` puts it there);
 3. ``target/release`` of the repository when running from a source checkout;
 4. the system search path (``ctypes.util.find_library("route_registry")``, then the soname
-   ``libroute_registry.so.1`` and ``libroute_registry.so``).
+   ``libroute_registry.so.<ABI version>`` and ``libroute_registry.so``).
 """
 
 from __future__ import annotations
@@ -19,130 +20,24 @@ import ctypes
 import ctypes.util
 import os
 import sys
-from ctypes import (
-    CFUNCTYPE,
-    POINTER,
-    Structure,
-    c_bool,
-    c_char_p,
-    c_int32,
-    c_size_t,
-    c_uint32,
-    c_uint64,
-    c_void_p,
-)
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
-#: The ABI version this binding was written for (``RR_ABI_VERSION`` in the header).
-ABI_VERSION = 1
+from . import _bindings as B
+from ._bindings import rr_str
+
+#: The ABI version this binding was generated for (``RR_ABI_VERSION`` in the header).
+ABI_VERSION = B.RR_ABI_VERSION
 
 #: Environment variable naming the shared library to load.
 LIB_ENV = "ROUTE_REGISTRY_LIB"
 
-
-class RrStr(Structure):
-    """``rr_str``: a borrowed ``(ptr, len)`` string, NUL-terminated as well."""
-
-    _fields_ = [("ptr", c_void_p), ("len", c_size_t)]
-
-
-# Callback types. Strings arrive as c_void_p so that ctypes does not convert them implicitly.
-VISITOR = CFUNCTYPE(c_bool, c_void_p, c_void_p)
-LOG_FN = CFUNCTYPE(None, c_uint32, c_void_p, c_size_t, c_void_p)
-FINALIZER = CFUNCTYPE(None, c_uint64)
-
-_P = c_void_p  # every opaque handle (rr_registry *, rr_route *, rr_ctx *)
-_S = c_char_p  # string input pointer; always followed by a c_size_t length
-
-# name -> (restype, argtypes). One line per function of include/route_registry.h.
-_FUNCTIONS: "dict[str, Tuple[Any, Sequence[Any]]]" = {
-    # version and errors
-    "rr_abi_version": (c_uint32, ()),
-    "rr_version": (RrStr, ()),
-    "rr_last_error": (RrStr, ()),
-    "rr_string_free": (None, (c_void_p,)),
-    "rr_live_routes": (c_size_t, ()),
-    # registries
-    "rr_registry_new": (_P, ()),
-    "rr_registry_free": (None, (_P,)),
-    "rr_registry_global": (_P, ()),
-    # routes: building
-    "rr_route_new": (c_uint32, (c_uint32, _S, c_size_t, _S, c_size_t, POINTER(c_void_p))),
-    "rr_route_retain": (_P, (_P,)),
-    "rr_route_release": (None, (_P,)),
-    "rr_route_set_key": (c_uint32, (_P, _S, c_size_t)),
-    "rr_route_set_display_name": (c_uint32, (_P, _S, c_size_t)),
-    "rr_route_set_provider": (c_uint32, (_P, _S, c_size_t)),
-    "rr_route_set_priority": (c_uint32, (_P, c_int32)),
-    "rr_route_set_docker": (c_uint32, (_P, c_bool)),
-    "rr_route_set_proxmox": (c_uint32, (_P, _S, c_size_t, c_int32)),
-    "rr_route_set_user_data": (c_uint32, (_P, c_uint64)),
-    "rr_route_set_finalizer": (c_uint32, (_P, FINALIZER)),
-    # routes: accessors
-    "rr_route_kind": (c_uint32, (_P,)),
-    "rr_route_alias": (RrStr, (_P,)),
-    "rr_route_key": (RrStr, (_P,)),
-    "rr_route_display_name": (RrStr, (_P,)),
-    "rr_route_provider": (RrStr, (_P,)),
-    "rr_route_upstream_scheme": (RrStr, (_P,)),
-    "rr_route_upstream_host": (RrStr, (_P,)),
-    "rr_route_upstream_port": (RrStr, (_P,)),
-    "rr_route_upstream_host_port": (RrStr, (_P,)),
-    "rr_route_upstream_addr": (RrStr, (_P,)),
-    "rr_route_upstream_url": (RrStr, (_P,)),
-    "rr_route_priority": (c_int32, (_P,)),
-    "rr_route_user_data": (c_uint64, (_P,)),
-    "rr_route_is_docker": (c_bool, (_P,)),
-    "rr_route_is_frozen": (c_bool, (_P,)),
-    "rr_route_proxmox": (c_uint32, (_P, POINTER(RrStr), POINTER(c_int32), POINTER(RrStr))),
-    # health
-    "rr_route_set_health": (c_uint32, (_P, c_uint32, c_uint64, c_uint64, _S, c_size_t)),
-    "rr_route_health_status": (c_uint32, (_P,)),
-    "rr_route_health": (c_uint32, (_P, POINTER(c_uint32), POINTER(c_uint64), POINTER(c_uint64))),
-    "rr_route_health_detail": (c_size_t, (_P, c_void_p, c_size_t)),
-    # registering
-    "rr_add": (c_uint32, (_P, _P)),
-    "rr_add_if_not_exists": (c_uint32, (_P, _P, POINTER(c_void_p))),
-    "rr_del": (c_uint32, (_P, _P)),
-    "rr_del_key": (c_uint32, (_P, c_uint32, _S, c_size_t)),
-    "rr_clear": (None, (_P,)),
-    "rr_pool_clear": (None, (_P, c_uint32)),
-    "rr_purge_tombstones": (c_size_t, (_P,)),
-    "rr_pool_size": (c_size_t, (_P, c_uint32)),
-    "rr_pool_tombstones": (c_size_t, (_P, c_uint32)),
-    "rr_num_active_routes": (c_size_t, (_P,)),
-    "rr_num_all_routes": (c_size_t, (_P,)),
-    # lookups
-    "rr_get": (_P, (_P, _S, c_size_t)),
-    "rr_get_include_excluded": (_P, (_P, _S, c_size_t)),
-    "rr_pool_get": (_P, (_P, c_uint32, _S, c_size_t)),
-    "rr_get_http_route_or_exact": (_P, (_P, _S, c_size_t, _S, c_size_t)),
-    # iteration
-    "rr_iter_active": (c_size_t, (_P, VISITOR, c_void_p)),
-    "rr_iter_all": (c_size_t, (_P, VISITOR, c_void_p)),
-    "rr_pool_iter": (c_size_t, (_P, c_uint32, VISITOR, c_void_p)),
-    "rr_pool_iter_sorted": (c_size_t, (_P, c_uint32, VISITOR, c_void_p)),
-    # JSON (char * results are c_void_p so that we can free them)
-    "rr_health_json": (c_void_p, (_P, c_uint32)),
-    "rr_by_provider_json": (c_void_p, (_P,)),
-    # route context (the Python binding uses contextvars; declared so the ABI is checked)
-    "rr_with_route_context": (_P, (_P, _P)),
-    "rr_ctx_free": (None, (_P,)),
-    "rr_try_get_route": (_P, (_P,)),
-    "rr_try_get_upstream_name": (RrStr, (_P,)),
-    "rr_try_get_upstream_scheme": (RrStr, (_P,)),
-    "rr_try_get_upstream_host": (RrStr, (_P,)),
-    "rr_try_get_upstream_port": (RrStr, (_P,)),
-    "rr_try_get_upstream_host_port": (RrStr, (_P,)),
-    "rr_try_get_upstream_addr": (RrStr, (_P,)),
-    "rr_try_get_upstream_url": (RrStr, (_P,)),
-    # Proxmox, change detection, logging
-    "rr_proxmox_load_json": (c_uint32, (_P, _S, c_size_t)),
-    "rr_generation": (c_uint64, (_P,)),
-    "rr_generation_ptr": (c_void_p, (_P,)),
-    "rr_set_logger": (None, (c_uint32, LOG_FN, c_void_p)),
-}
+# Callback types, from the header (strings and handles arrive as c_void_p: no implicit
+# conversion).
+VISITOR = B.rr_route_visitor
+LOG_FN = B.rr_log_fn
+FINALIZER = B.rr_finalizer
+RrStr = rr_str
 
 
 def _lib_filenames() -> List[str]:
@@ -150,7 +45,7 @@ def _lib_filenames() -> List[str]:
         return ["libroute_registry.dylib"]
     if sys.platform == "win32":
         return ["route_registry.dll"]
-    return ["libroute_registry.so", "libroute_registry.so.1"]
+    return ["libroute_registry.so", f"libroute_registry.so.{ABI_VERSION}"]
 
 
 def _candidates() -> List[Tuple[str, str]]:
@@ -178,7 +73,7 @@ def _candidates() -> List[Tuple[str, str]]:
 
 def _declare(lib: ctypes.CDLL, path: str) -> None:
     missing = []
-    for name, (restype, argtypes) in _FUNCTIONS.items():
+    for name, (restype, argtypes) in B.FUNCTIONS.items():
         try:
             fn = getattr(lib, name)
         except AttributeError:
@@ -189,7 +84,8 @@ def _declare(lib: ctypes.CDLL, path: str) -> None:
     if missing:
         raise ImportError(
             f"route_registry: the library {path} lacks {len(missing)} symbol(s) this binding "
-            f"needs: {', '.join(missing)} (rebuild it with `make lib`)"
+            f"needs: {', '.join(missing)} (it is older than the header the binding was "
+            "generated from: rebuild it with `make lib`)"
         )
     abi = lib.rr_abi_version()
     if abi != ABI_VERSION:

@@ -29,13 +29,17 @@ import datetime
 import itertools
 import threading
 import weakref
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
-from ._errors import check, error_for
+from ._bindings import RR_NOT_FOUND
+from ._errors import InvalidArgument, check, error_for, quote
+from ._errors import num as _num
+from ._managed import Managed
 from ._native import FINALIZER, RrStr, lib, read_str
 from ._types import HealthInfoWithoutDetail, HealthStatus, Kind, ProxmoxLink
 
 _U64_MAX = (1 << 64) - 1
+_U32_MAX = (1 << 32) - 1
 _I32_MIN, _I32_MAX = -(1 << 31), (1 << 31) - 1
 
 _ids = itertools.count(1)  # next() is atomic under the GIL
@@ -63,16 +67,43 @@ def tracked_routes() -> int:
     return len(_STATES)
 
 
-def encode(what: str, value: object, *, allow_empty: bool = True) -> bytes:
-    """``value`` as UTF-8, or TypeError/ValueError naming ``what`` and the value."""
+def encode(what: str, value: object) -> bytes:
+    """``value`` as UTF-8 for the library; ``TypeError`` for a non-``str``, and
+    :class:`InvalidArgument` (naming ``what``, quoting at most 64 characters) for a string
+    that is not valid Unicode (lone surrogates, as ``surrogateescape`` makes from bad bytes).
+    Every other rule (empty, too long, NUL bytes) is the library's."""
     if not isinstance(value, str):
-        raise TypeError(f"{what} must be str, not {type(value).__name__} ({value!r:.80})")
-    if not value and not allow_empty:
-        raise ValueError(f"{what} must not be empty")
+        raise TypeError(f"{what} must be str, not {type(value).__name__}")
     try:
         return value.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise ValueError(f"{what} {value!r:.80} is not encodable as UTF-8: {e.reason}") from None
+        raise InvalidArgument(
+            f"{what} {quote(value)} is not valid UTF-8 (at offset {e.start})"
+        ) from None
+
+
+def u32_arg(what: str, value: object) -> int:
+    """An enum-typed argument as the library takes it: any ``int`` in the C type's range is
+    passed on and checked by the library; beyond it, :class:`InvalidArgument` here (ctypes
+    would silently truncate it)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{what} must be int, not {type(value).__name__}")
+    if not 0 <= value <= _U32_MAX:
+        raise InvalidArgument(f"{what} {_num(value)} is out of range (0..{_U32_MAX})")
+    return int(value)
+
+
+def kind_arg(kind: Union[Kind, int, str]) -> int:
+    """A route kind: a :class:`Kind`, its name (``"http"``...) or any integer (the library
+    rejects unknown ones)."""
+    if isinstance(kind, str):
+        try:
+            return int(Kind[kind.upper()])
+        except KeyError:
+            raise InvalidArgument(
+                f"unknown route kind {quote(kind)} (expected http, stream or excluded)"
+            ) from None
+    return u32_arg("kind", kind)
 
 
 def _ns(what: str, value: Union[int, datetime.timedelta]) -> int:
@@ -83,7 +114,7 @@ def _ns(what: str, value: Union[int, datetime.timedelta]) -> int:
     else:
         raise TypeError(f"{what} must be int nanoseconds or timedelta, not {type(value).__name__}")
     if not 0 <= ns <= _U64_MAX:
-        raise ValueError(f"{what} {ns} ns is out of range (0..2**64-1)")
+        raise InvalidArgument(f"{what} {_num(ns)} ns is out of range (0..2**64-1)")
     return ns
 
 
@@ -117,23 +148,29 @@ class _State:
         self.proxmox: Optional[ProxmoxLink] = None
 
 
+def _read_str_of(p: int, fn: Any) -> str:
+    # The rr_str is borrowed from the route: copy it before the reference can go.
+    return read_str(fn(p))
+
+
 def _release(addr: int) -> None:
     lib.rr_route_release(addr)
 
 
-class Route:
+class Route(Managed):
     """A route: an immutable record (identity) plus its health, and any Python object you
     attach with ``data=``. Build it with keyword arguments, then add it to a registry; its
     identity is frozen from then on. Lookups give back this same object while you hold it.
 
     A ``Route`` owns one native reference, released by :meth:`close` (or ``with``), or when
-    the object is garbage-collected. A registry holds its own reference, so closing a handle
-    does not remove the route from a registry.
+    the object is garbage-collected. A registry or a context holds its own reference, so
+    closing a handle does not remove the route from a registry; any use of a closed handle
+    raises ``ValueError``.
     """
 
-    __slots__ = ("_ptr", "_st", "_fin", "__weakref__")
+    __slots__ = ("_st",)
+    _what = "route"
 
-    _ptr: Optional[int]
     _st: _State
 
     def __init__(
@@ -151,8 +188,8 @@ class Route:
         proxmox_vmid: int = 0,
         data: Any = None,
     ) -> None:
-        k = Kind.of(kind)
-        a = encode("alias", alias, allow_empty=False)
+        k = kind_arg(kind)
+        a = encode("alias", alias)
         u = encode("url", url)
         kb = encode("key", key)
         db = encode("display_name", display_name)
@@ -162,18 +199,17 @@ class Route:
             raise TypeError(f"is_docker must be bool, not {type(is_docker).__name__}")
         nb = None
         if proxmox_node is not None:
-            nb = encode("proxmox_node", proxmox_node, allow_empty=False)
-            _check_int("proxmox_vmid", proxmox_vmid, 0, _I32_MAX)
+            nb = encode("proxmox_node", proxmox_node)
+            _check_int("proxmox_vmid", proxmox_vmid, _I32_MIN, _I32_MAX)
         elif proxmox_vmid:
-            raise ValueError("proxmox_vmid needs proxmox_node")
+            raise InvalidArgument("proxmox_vmid needs proxmox_node")
 
         out = ctypes.c_void_p()
         status = lib.rr_route_new(k, a, len(a), u, len(u), ctypes.byref(out))
         if status:
             raise error_for(status)
         addr: int = out.value  # type: ignore[assignment]
-        self._ptr = addr
-        self._fin = weakref.finalize(self, _release, addr)
+        self._set_handle(addr, _release)
         ud = next(_ids)
         check(lib.rr_route_set_user_data(addr, ud))
         check(lib.rr_route_set_finalizer(addr, _FINALIZER))
@@ -198,11 +234,10 @@ class Route:
         except BaseException:
             self.close()
             raise
-        # Known without asking the library (identity cannot change behind our back).
-        st.kind = k
+        # Known without asking the library (identity cannot change behind our back); the
+        # default key and display name are the library's (rr_route_key), read on first use.
+        st.kind = Kind(k)
         st.alias = alias
-        st.key = key or alias
-        st.display_name = display_name or alias
         st.provider = provider
         st.priority = priority
         st.is_docker = is_docker
@@ -213,135 +248,161 @@ class Route:
     def _adopt(cls, addr: int, st: _State) -> "Route":
         """A handle owning the new reference ``addr``."""
         self = object.__new__(cls)
-        self._ptr = addr
         self._st = st
-        self._fin = weakref.finalize(self, _release, addr)
+        self._set_handle(addr, _release)
         return self
 
     def close(self) -> None:
         """Releases this handle's native reference (idempotent). The route stays in any
-        registry it was added to; the handle is unusable afterwards."""
-        self._ptr = None
-        self._fin()
-
-    def __enter__(self) -> "Route":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._ptr is None
-
-    def _p(self) -> int:
-        p = self._ptr
-        if p is None:
-            raise ValueError("the route handle is closed")
-        return p
+        registry or context holding it; this handle raises ``ValueError`` from then on."""
+        Managed.close(self)
 
     # -- identity ------------------------------------------------------------------------
 
     @property
     def data(self) -> Any:
         """The Python object attached to the route (shared by every handle on it)."""
+        self._check()
         return self._st.data
 
     @data.setter
     def data(self, value: Any) -> None:
+        self._check()
         self._st.data = value
 
     @property
     def user_data(self) -> int:
         """The native ``user_data`` (this binding's id for the route; 0 for foreign routes)."""
-        return int(lib.rr_route_user_data(self._p()))
+        return int(self._call(lib.rr_route_user_data))
 
     @property
     def kind(self) -> Kind:
+        """Which pool the route belongs to."""
         st = self._st
         v = st.kind
         if v is None:
-            v = st.kind = Kind(lib.rr_route_kind(self._p()))
+            v = st.kind = Kind(self._call(lib.rr_route_kind))
+        else:
+            self._check()
         return v
 
     def _str(self, slot: str, fn: Any) -> str:
+        """A string field: cached in the shared state after the first read. The fast path
+        (cached, handle open) is inlined in each property."""
+        if self._ptr is None:
+            self._check()
         st = self._st
         v: Optional[str] = getattr(st, slot)
         if v is None:
-            v = read_str(fn(self._p()))
+            v = self._call(_read_str_of, fn)  # copied while the handle is held
             setattr(st, slot, v)
         return v
 
     @property
     def alias(self) -> str:
-        """The route's name (the seed's ``Name()``)."""
+        """The route's name."""
         v = self._st.alias
-        return v if v is not None else self._str("alias", lib.rr_route_alias)
+        if v is None or self._ptr is None:
+            v = self._str("alias", lib.rr_route_alias)
+        return v
 
     @property
     def key(self) -> str:
         """Its key in the pool (the alias unless set)."""
         v = self._st.key
-        return v if v is not None else self._str("key", lib.rr_route_key)
+        if v is None or self._ptr is None:
+            v = self._str("key", lib.rr_route_key)
+        return v
 
     @property
     def display_name(self) -> str:
+        """The name used in log lines (the alias unless set)."""
         v = self._st.display_name
-        return v if v is not None else self._str("display_name", lib.rr_route_display_name)
+        if v is None or self._ptr is None:
+            v = self._str("display_name", lib.rr_route_display_name)
+        return v
 
     @property
     def provider(self) -> str:
+        """The provider's name (may be empty)."""
         v = self._st.provider
-        return v if v is not None else self._str("provider", lib.rr_route_provider)
+        if v is None or self._ptr is None:
+            v = self._str("provider", lib.rr_route_provider)
+        return v
 
     @property
     def priority(self) -> int:
+        """The priority: an added route replaces a live one only if its priority is at least
+        that one's."""
         st = self._st
         if st.priority is None:
-            st.priority = int(lib.rr_route_priority(self._p()))
+            st.priority = int(self._call(lib.rr_route_priority))
+        else:
+            self._check()
         return st.priority
 
     @property
     def is_docker(self) -> bool:
+        """Whether the route comes from Docker (never linked to Proxmox)."""
         st = self._st
         if st.is_docker is None:
-            st.is_docker = bool(lib.rr_route_is_docker(self._p()))
+            st.is_docker = bool(self._call(lib.rr_route_is_docker))
+        else:
+            self._check()
         return st.is_docker
 
     @property
     def frozen(self) -> bool:
         """Whether the route has been added to a registry (its identity can no longer change)."""
-        return bool(lib.rr_route_is_frozen(self._p()))
+        return bool(self._call(lib.rr_route_is_frozen))
 
     @property
     def upstream_scheme(self) -> str:
         """Go's ``u.Scheme``."""
-        return self._str("scheme", lib.rr_route_upstream_scheme)
+        v = self._st.scheme
+        if v is None or self._ptr is None:
+            v = self._str("scheme", lib.rr_route_upstream_scheme)
+        return v
 
     @property
     def upstream_host(self) -> str:
         """Go's ``u.Hostname()``: no port, no IPv6 brackets."""
-        return self._str("host", lib.rr_route_upstream_host)
+        v = self._st.host
+        if v is None or self._ptr is None:
+            v = self._str("host", lib.rr_route_upstream_host)
+        return v
 
     @property
     def upstream_port(self) -> str:
         """Go's ``u.Port()`` (empty when absent)."""
-        return self._str("port", lib.rr_route_upstream_port)
+        v = self._st.port
+        if v is None or self._ptr is None:
+            v = self._str("port", lib.rr_route_upstream_port)
+        return v
 
     @property
     def upstream_host_port(self) -> str:
         """Go's ``u.Host``."""
-        return self._str("host_port", lib.rr_route_upstream_host_port)
+        v = self._st.host_port
+        if v is None or self._ptr is None:
+            v = self._str("host_port", lib.rr_route_upstream_host_port)
+        return v
 
     @property
     def upstream_addr(self) -> str:
-        """Go's ``u.Host`` (the seed's ``TryGetUpstreamAddr``)."""
-        return self._str("addr_str", lib.rr_route_upstream_addr)
+        """Go's ``u.Host`` (``TryGetUpstreamAddr`` in GoDoxy's ``routes`` package)."""
+        v = self._st.addr_str
+        if v is None or self._ptr is None:
+            v = self._str("addr_str", lib.rr_route_upstream_addr)
+        return v
 
     @property
     def upstream_url(self) -> str:
         """Go's ``u.String()``."""
-        return self._str("url", lib.rr_route_upstream_url)
+        v = self._st.url
+        if v is None or self._ptr is None:
+            v = self._str("url", lib.rr_route_upstream_url)
+        return v
 
     @property
     def proxmox(self) -> Optional[ProxmoxLink]:
@@ -349,54 +410,62 @@ class Route:
         ``None``."""
         st = self._st
         if st.proxmox is not None:
+            self._check()
             return st.proxmox
-        p = self._p()
-        node, vmname, vmid = RrStr(), RrStr(), ctypes.c_int32()
-        status = lib.rr_route_proxmox(
-            p, ctypes.byref(node), ctypes.byref(vmid), ctypes.byref(vmname)
-        )
-        if status == 1:  # RR_NOT_FOUND: no link
-            return None
-        check(status)
-        link = ProxmoxLink(read_str(node), vmid.value, read_str(vmname))
-        if lib.rr_route_is_frozen(p):  # the link is fixed once added
-            st.proxmox = link
-        return link
+        p = self._use()
+        try:
+            node, vmname, vmid = RrStr(), RrStr(), ctypes.c_int32()
+            status = lib.rr_route_proxmox(
+                p, ctypes.byref(node), ctypes.byref(vmid), ctypes.byref(vmname)
+            )
+            if status == RR_NOT_FOUND:  # no link
+                return None
+            check(status)
+            link = ProxmoxLink(read_str(node), vmid.value, read_str(vmname))
+            if lib.rr_route_is_frozen(p):  # the link is fixed once added
+                st.proxmox = link
+            return link
+        finally:
+            self._done()
 
     # -- identity setters (before the route is added; then Frozen) -----------------------
 
-    def _set(self, status: int, slot: str, value: Any) -> None:
-        check(status)
-        setattr(self._st, slot, value)
+    def _set_str(self, fn: Any, what: str, value: str, slots: Tuple[str, ...]) -> None:
+        b = encode(what, value)
+        check(self._call(fn, b, len(b)))
+        for slot in slots:  # read back from the library on next use (it applies defaults)
+            setattr(self._st, slot, None)
 
     def set_key(self, key: str) -> None:
         """Sets the key ("" resets it to the alias). Raises :class:`Frozen` once added."""
-        b = encode("key", key)
-        self._set(lib.rr_route_set_key(self._p(), b, len(b)), "key", key or self.alias)
+        self._set_str(lib.rr_route_set_key, "key", key, ("key",))
 
     def set_display_name(self, name: str) -> None:
-        b = encode("display_name", name)
-        self._set(
-            lib.rr_route_set_display_name(self._p(), b, len(b)), "display_name", name or self.alias
-        )
+        """Sets the display name ("" resets it to the alias). :class:`Frozen` once added."""
+        self._set_str(lib.rr_route_set_display_name, "display_name", name, ("display_name",))
 
     def set_provider(self, provider: str) -> None:
-        b = encode("provider", provider)
-        self._set(lib.rr_route_set_provider(self._p(), b, len(b)), "provider", provider)
+        """Sets the provider's name. :class:`Frozen` once added."""
+        self._set_str(lib.rr_route_set_provider, "provider", provider, ("provider",))
 
     def set_priority(self, priority: int) -> None:
+        """Sets the priority (a 32-bit signed integer). :class:`Frozen` once added."""
         _check_int("priority", priority, _I32_MIN, _I32_MAX)
-        self._set(lib.rr_route_set_priority(self._p(), priority), "priority", priority)
+        check(self._call(lib.rr_route_set_priority, priority))
+        self._st.priority = priority
 
     def set_docker(self, is_docker: bool) -> None:
+        """Marks the route as coming from Docker. :class:`Frozen` once added."""
         if not isinstance(is_docker, bool):
             raise TypeError(f"is_docker must be bool, not {type(is_docker).__name__}")
-        self._set(lib.rr_route_set_docker(self._p(), is_docker), "is_docker", is_docker)
+        check(self._call(lib.rr_route_set_docker, is_docker))
+        self._st.is_docker = is_docker
 
     def set_proxmox(self, node: str, vmid: int = 0) -> None:
-        b = encode("proxmox node", node, allow_empty=False)
-        _check_int("proxmox vmid", vmid, 0, _I32_MAX)
-        check(lib.rr_route_set_proxmox(self._p(), b, len(b), vmid))
+        """Links the route to Proxmox ``node`` and VM ``vmid`` (0: the node itself)."""
+        b = encode("proxmox node", node)
+        _check_int("proxmox vmid", vmid, _I32_MIN, _I32_MAX)
+        check(self._call(lib.rr_route_set_proxmox, b, len(b), vmid))
 
     # -- health --------------------------------------------------------------------------
 
@@ -407,9 +476,13 @@ class Route:
         latency: Union[int, datetime.timedelta] = 0,
         detail: Union[str, bytes] = "",
     ) -> None:
-        """Records the route's health (any thread, any time). ``uptime``/``latency`` are
-        integer nanoseconds or ``timedelta``; ``detail`` is text or raw bytes."""
-        s = HealthStatus.of(status)
+        """Records the route's health (any thread, any time). ``status`` is a
+        :class:`HealthStatus`, its number or its label (``"healthy"``); ``uptime``/``latency``
+        are integer nanoseconds or ``timedelta``; ``detail`` is text or raw bytes."""
+        if isinstance(status, str):
+            s = int(HealthStatus.from_label(status.lower()))
+        else:
+            s = u32_arg("health status", status)
         up = _ns("uptime", uptime)
         lat = _ns("latency", latency)
         if isinstance(detail, str):
@@ -418,33 +491,37 @@ class Route:
             d = bytes(detail)
         else:
             raise TypeError(f"detail must be str or bytes, not {type(detail).__name__}")
-        check(lib.rr_route_set_health(self._p(), int(s), up, lat, d, len(d)))
+        check(self._call(lib.rr_route_set_health, s, up, lat, d, len(d)))
 
     @property
     def health_status(self) -> HealthStatus:
-        return HealthStatus(lib.rr_route_health_status(self._p()))
+        """The current health status."""
+        return HealthStatus(self._call(lib.rr_route_health_status))
 
     @property
     def health(self) -> HealthInfoWithoutDetail:
         """Status, uptime and latency (the detail is in the registry's health info)."""
         s, up, lat = ctypes.c_uint32(), ctypes.c_uint64(), ctypes.c_uint64()
-        check(lib.rr_route_health(self._p(), ctypes.byref(s), ctypes.byref(up), ctypes.byref(lat)))
+        check(self._call(lib.rr_route_health, ctypes.byref(s), ctypes.byref(up), ctypes.byref(lat)))
         return HealthInfoWithoutDetail(HealthStatus(s.value), up.value, lat.value)
 
     def __repr__(self) -> str:
         if self._ptr is None:
             return "<Route (closed)>"
-        return (
-            f"Route({self.kind.name.lower()!r}, {self.alias!r}, {self.upstream_url!r}, "
-            f"key={self.key!r}, provider={self.provider!r})"
-        )
+        try:
+            return (
+                f"Route({self.kind.name.lower()!r}, {self.alias!r}, {self.upstream_url!r}, "
+                f"key={self.key!r}, provider={self.provider!r})"
+            )
+        except ValueError:  # closed by another thread meanwhile
+            return "<Route (closed)>"
 
 
 def _check_int(what: str, value: object, lo: int, hi: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{what} must be int, not {type(value).__name__} ({value!r:.40})")
     if not lo <= value <= hi:
-        raise ValueError(f"{what} {value} is out of range ({lo}..{hi})")
+        raise InvalidArgument(f"{what} {_num(value)} is out of range ({lo}..{hi})")
 
 
 def from_new_ref(addr: int) -> Route:

@@ -5,15 +5,43 @@ from __future__ import annotations
 import datetime
 import enum
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
+
+from . import _bindings as B
+from ._errors import InvalidArgument, quote
+from ._errors import num as _num
 
 
-class Kind(enum.IntEnum):
-    """Which pool a route belongs to (``RR_KIND_*``)."""
+def _names(cls: "enum.EnumMeta") -> str:
+    return ", ".join(m.lower() for m in cls.__members__)
 
-    HTTP = 0
-    STREAM = 1
-    EXCLUDED = 2
+
+def _numbers(cls: "enum.EnumMeta") -> str:
+    members: "dict[str, Any]" = dict(cls.__members__)
+    return ", ".join(str(int(m)) for m in members.values())
+
+
+class _EnumType(enum.EnumMeta):
+    """Lists the members and this package's methods in ``dir()``, so that ``help()`` does not
+    show every method these enums inherit from ``int``."""
+
+    def __dir__(cls) -> "list[str]":
+        own = {
+            n
+            for c in cls.__mro__
+            if c.__module__ == __name__
+            for n in c.__dict__
+            if not n.startswith("_")
+        }
+        return sorted(own | set(cls.__members__) | {"__doc__", "__module__", "name", "value"})
+
+
+class Kind(enum.IntEnum, metaclass=_EnumType):
+    """Which pool a route belongs to: ``HTTP``, ``STREAM`` or ``EXCLUDED`` (``RR_KIND_*``)."""
+
+    HTTP = B.RR_KIND_HTTP
+    STREAM = B.RR_KIND_STREAM
+    EXCLUDED = B.RR_KIND_EXCLUDED
 
     @classmethod
     def of(cls, value: Union["Kind", int, str]) -> "Kind":
@@ -25,30 +53,33 @@ class Kind(enum.IntEnum):
                 return cls[value.upper()]
             except KeyError:
                 raise ValueError(
-                    f"unknown route kind {value!r} (expected http, stream or excluded)"
+                    f"unknown route kind {quote(value)} (expected {_names(cls)})"
                 ) from None
         if isinstance(value, int):
             try:
                 return cls(value)
             except ValueError:
-                raise ValueError(f"unknown route kind {value!r} (expected 0, 1 or 2)") from None
+                raise ValueError(
+                    f"unknown route kind {_num(value)} (expected {_numbers(cls)})"
+                ) from None
         raise TypeError(f"kind must be a Kind, int or str, not {type(value).__name__}")
 
 
-class HealthStatus(enum.IntFlag):
-    """A route's health: the seed's bit flags (``RR_HEALTH_STATUS_*``)."""
+class HealthStatus(enum.IntFlag, metaclass=_EnumType):
+    """A route's health (``RR_HEALTH_STATUS_*`` bit flags): ``UNKNOWN``, ``HEALTHY``,
+    ``NAPPING``, ``STARTING``, ``UNHEALTHY``, ``ERROR``."""
 
-    UNKNOWN = 0
-    HEALTHY = 1
-    NAPPING = 2
-    STARTING = 4
-    UNHEALTHY = 8
-    ERROR = 16
+    UNKNOWN = B.RR_HEALTH_STATUS_UNKNOWN
+    HEALTHY = B.RR_HEALTH_STATUS_HEALTHY
+    NAPPING = B.RR_HEALTH_STATUS_NAPPING
+    STARTING = B.RR_HEALTH_STATUS_STARTING
+    UNHEALTHY = B.RR_HEALTH_STATUS_UNHEALTHY
+    ERROR = B.RR_HEALTH_STATUS_ERROR
 
     @property
     def good(self) -> bool:
-        """HEALTHY, NAPPING or STARTING (the seed's ``HealthStatusGood``)."""
-        return bool(int(self) & 7)
+        """HEALTHY, NAPPING or STARTING (``HealthStatusGood`` in GoDoxy's ``routes`` package)."""
+        return self in (HealthStatus.HEALTHY, HealthStatus.NAPPING, HealthStatus.STARTING)
 
     @property
     def label(self) -> str:
@@ -61,7 +92,7 @@ class HealthStatus(enum.IntFlag):
         try:
             return _BY_LABEL[label]
         except KeyError:
-            raise ValueError(f"unknown health status {label!r}") from None
+            raise InvalidArgument(f"unknown health status {quote(label)}") from None
 
     @classmethod
     def of(cls, value: Union["HealthStatus", int, str]) -> "HealthStatus":
@@ -76,12 +107,13 @@ class HealthStatus(enum.IntFlag):
             )
         if int(value) not in _LABELS:
             raise ValueError(
-                f"invalid health status {int(value)} (expected one of 0, 1, 2, 4, 8, 16)"
+                f"invalid health status {_num(int(value))} (expected one of {_numbers(cls)})"
             )
         return cls(int(value))
 
 
-_LABELS = {0: "unknown", 1: "healthy", 2: "napping", 4: "starting", 8: "unhealthy", 16: "error"}
+# The names the health JSON uses (the library renders them; these parse its output).
+_LABELS = {int(s): str(s.name).lower() for s in HealthStatus.__members__.values()}
 _BY_LABEL = {label: HealthStatus(v) for v, label in _LABELS.items()}
 
 
@@ -91,7 +123,8 @@ def _td(ns: int) -> datetime.timedelta:
 
 @dataclass(frozen=True)
 class HealthInfoWithoutDetail:
-    """A route's health without its detail (the seed's ``HealthInfoWithoutDetail``).
+    """A route's health without its detail (``HealthInfoWithoutDetail`` of GoDoxy's
+    ``routes`` package).
 
     Durations are integer nanoseconds (as the health JSON has them, so nothing is lost);
     ``uptime`` and ``latency`` give them as ``datetime.timedelta`` (microsecond resolution).
@@ -112,7 +145,8 @@ class HealthInfoWithoutDetail:
 
 @dataclass(frozen=True)
 class HealthInfo(HealthInfoWithoutDetail):
-    """A route's health (the seed's ``HealthInfo``): status, uptime and latency in integer
+    """A route's health (``HealthInfo`` of GoDoxy's ``routes`` package): status, uptime and
+    latency in integer
     nanoseconds (``uptime``/``latency`` as ``timedelta``), and the detail text. A route whose
     health was never set reports ``UNKNOWN``, 0, 0 and ``"n/a"``."""
 

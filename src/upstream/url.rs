@@ -1,183 +1,8 @@
-//! Upstream URLs, read exactly as Go's `net/url` (Go 1.26) reads them.
-//!
-//! The Go side of the project compares what this library reports with what `url.Parse` gives
-//! for the same string, so this is a port of `net/url` (and of the `net/netip` address parser
-//! that it calls for bracketed hosts), not a WHATWG parser: no default-port dropping, no
-//! trailing slash, no IDNA. Only what `Parse`, `Hostname()`, `Port()`, `Host` and `String()`
-//! need is ported. Go strings are bytes, so the port works on `&[u8]` throughout and turns
-//! results into `str` at the end.
+//! A port of Go's `net/url` (Go 1.26): only what `Parse`, `Hostname()`, `Port()`, `Host` and
+//! `String()` need. Go strings are bytes, so it works on `&[u8]` throughout.
 
-use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-use crate::error::{quote, Error, Result};
-use crate::text::CText;
-
-/// A parsed upstream URL: Go net/url's views of it, each stored NUL-terminated for the C ABI.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Upstream {
-    scheme: CText,
-    host: CText,
-    port: CText,
-    host_port: CText,
-    url: CText,
-}
-
-impl Upstream {
-    /// The upstream of a route with no URL: every view empty.
-    pub fn empty() -> Self {
-        Self::default()
-    }
-
-    /// Parses `input` as Go's `url.Parse` does. `Err(Error::invalid(msg))` when Go returns an
-    /// error; `msg` names the input and gives Go's reason.
-    ///
-    /// One deliberate difference: Go accepts a host whose percent-decoding is not UTF-8
-    /// (`http://%FF/`), but our views are `str`, so such a URL is an error here.
-    pub fn parse(input: &str) -> Result<Self> {
-        let mut u = GoUrl::parse(input.as_bytes()).map_err(|why| invalid(input, &why))?;
-        // Unreachable in practice: String() is built from escaped bytes and from slices of the
-        // (UTF-8) input cut at ASCII delimiters. Kept as an error rather than a panic.
-        let url = String::from_utf8(u.to_go_string())
-            .map_err(|_| invalid(input, "URL does not re-encode as UTF-8"))?;
-        let host_port = String::from_utf8(std::mem::take(&mut u.host))
-            .map_err(|_| invalid(input, "host is not valid UTF-8 once percent-decoded"))?;
-        let (hostname, port) = split_host_port(&host_port);
-        let (host, port) = (CText::new(hostname), CText::new(port));
-        Ok(Upstream {
-            scheme: CText::from(String::from_utf8_lossy(&u.scheme).into_owned()),
-            host,
-            port,
-            host_port: CText::from(host_port),
-            url: CText::from(url),
-        })
-    }
-
-    /// [`parse`](Self::parse), then the proxy acceptance rule: scheme and `Hostname()`
-    /// non-empty, and a port, if present, a decimal number in 0..=65535.
-    pub fn parse_for_proxy(input: &str) -> Result<Self> {
-        let up = Self::parse(input)?;
-        if up.scheme.is_empty() {
-            return Err(invalid(input, "a proxy upstream needs a scheme"));
-        }
-        if up.host.is_empty() {
-            return Err(invalid(input, "a proxy upstream needs a host"));
-        }
-        // Port() is all digits when non-empty; only its range is left to check.
-        if !up.port.is_empty() && up.port.parse::<u16>().is_err() {
-            return Err(invalid(
-                input,
-                &format!("port {} is not in 0..65535", quote(&up.port)),
-            ));
-        }
-        Ok(up)
-    }
-
-    /// `u.Scheme`: lower-cased.
-    pub fn scheme(&self) -> &CText {
-        &self.scheme
-    }
-
-    /// `u.Hostname()`: no port, no brackets.
-    pub fn host(&self) -> &CText {
-        &self.host
-    }
-
-    /// `u.Port()`: empty when absent.
-    pub fn port(&self) -> &CText {
-        &self.port
-    }
-
-    /// `u.Host`: host and port as written, percent-decoded.
-    pub fn host_port(&self) -> &CText {
-        &self.host_port
-    }
-
-    /// `u.String()`.
-    pub fn url(&self) -> &CText {
-        &self.url
-    }
-
-    /// `Hostname()` as an IP address when it is one (IPv4, or IPv6 without a zone), by
-    /// `net/netip`'s rules (so `010.0.0.1` is not one).
-    pub fn host_ip(&self) -> Option<IpAddr> {
-        match parse_addr(self.host.as_bytes()).ok()? {
-            Addr::V4(b) => Some(IpAddr::V4(Ipv4Addr::from(b))),
-            Addr::V6(b, false) => Some(IpAddr::V6(Ipv6Addr::from(b))),
-            Addr::V6(_, true) => None,
-        }
-    }
-
-    /// Heap bytes owned by this value.
-    pub fn heap_bytes(&self) -> usize {
-        self.scheme.heap_bytes()
-            + self.host.heap_bytes()
-            + self.port.heap_bytes()
-            + self.host_port.heap_bytes()
-            + self.url.heap_bytes()
-    }
-}
-
-fn invalid(input: &str, why: &str) -> Error {
-    Error::invalid(format!("invalid upstream URL {}: {why}", quote(input)))
-}
-
-/// Go's `splitHostPort` (the one behind `Hostname()` and `Port()`): a trailing `:digits` is
-/// the port, and one pair of enclosing brackets is removed.
-fn split_host_port(host_port: &str) -> (&str, &str) {
-    let (mut host, mut port) = (host_port, "");
-    if let Some(colon) = host.rfind(':') {
-        if valid_optional_port(&host.as_bytes()[colon..]) {
-            (host, port) = (&host_port[..colon], &host_port[colon + 1..]);
-        }
-    }
-    if host.len() >= 2 && host.starts_with('[') && host.ends_with(']') {
-        host = &host[1..host.len() - 1];
-    }
-    (host, port)
-}
-
-// ---------------------------------------------------------------------------------------------
-// net/url
-// ---------------------------------------------------------------------------------------------
-
-/// Go's reason for rejecting a URL (the text after `parse "<url>": `).
-type GoResult<T> = std::result::Result<T, String>;
-
-/// Quotes bytes for a reason as Go's `strconv.Quote` does (bytes that are not UTF-8 as `\xNN`;
-/// non-ASCII characters are all taken as printable), cut like [`quote`] so that a hostile
-/// input cannot make a message huge.
-fn q(bytes: &[u8]) -> String {
-    const MAX: usize = 64;
-    let mut out = String::from("\"");
-    let mut n = 0;
-    'all: for chunk in bytes.utf8_chunks() {
-        let valid = chunk.valid().chars().map(Ok);
-        for item in valid.chain(chunk.invalid().iter().map(|&b| Err(b))) {
-            if n == MAX {
-                out.push_str("...");
-                break 'all;
-            }
-            n += 1;
-            let _ = match item {
-                Ok('"') => write!(out, "\\\""),
-                Ok('\\') => write!(out, "\\\\"),
-                Ok('\x07') => write!(out, "\\a"),
-                Ok('\x08') => write!(out, "\\b"),
-                Ok('\x0c') => write!(out, "\\f"),
-                Ok('\n') => write!(out, "\\n"),
-                Ok('\r') => write!(out, "\\r"),
-                Ok('\t') => write!(out, "\\t"),
-                Ok('\x0b') => write!(out, "\\v"),
-                Ok(c) if c < ' ' || c == '\x7f' => write!(out, "\\x{:02x}", c as u32),
-                Ok(c) => write!(out, "{c}"),
-                Err(b) => write!(out, "\\x{b:02x}"),
-            };
-        }
-    }
-    out.push('"');
-    out
-}
+use super::netip::{parse_addr, Addr};
+use super::{find, q, unhex, GoResult};
 
 /// The `net/url` encoding modes that `Parse` and `String` use (Go also has PathSegment and
 /// QueryComponent, used only by its escaping helpers).
@@ -233,14 +58,6 @@ fn should_escape(c: u8, mode: Mode) -> bool {
         return false;
     }
     true
-}
-
-fn unhex(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        _ => c - b'A' + 10,
-    }
 }
 
 /// Go's `setPath`/`setFragment`: the decoded form, and the raw form only when re-escaping the
@@ -363,7 +180,7 @@ fn valid_encoded(s: &[u8], mode: Mode) -> bool {
 }
 
 /// Go's `validOptionalPort`: empty, or `:` followed by digits only (maybe none).
-fn valid_optional_port(port: &[u8]) -> bool {
+pub(super) fn valid_optional_port(port: &[u8]) -> bool {
     match port.split_first() {
         None => true,
         Some((b':', digits)) => digits.iter().all(u8::is_ascii_digit),
@@ -398,10 +215,6 @@ fn valid_userinfo(s: &[u8]) -> bool {
     })
 }
 
-fn find(s: &[u8], c: u8) -> Option<usize> {
-    s.iter().position(|&b| b == c)
-}
-
 fn rfind(s: &[u8], c: u8) -> Option<usize> {
     s.iter().rposition(|&b| b == c)
 }
@@ -422,11 +235,11 @@ struct Userinfo {
 
 /// Go's `url.URL`, fields decoded or raw as Go keeps them.
 #[derive(Default)]
-struct GoUrl {
-    scheme: Vec<u8>,
+pub(super) struct GoUrl {
+    pub(super) scheme: Vec<u8>,
     opaque: Vec<u8>,
     user: Option<Userinfo>,
-    host: Vec<u8>,
+    pub(super) host: Vec<u8>,
     path: Vec<u8>,
     raw_path: Vec<u8>,
     fragment: Vec<u8>,
@@ -452,7 +265,7 @@ fn get_scheme(raw: &[u8]) -> GoResult<(&[u8], &[u8])> {
 
 impl GoUrl {
     /// Go's `url.Parse`.
-    fn parse(raw: &[u8]) -> GoResult<GoUrl> {
+    pub(super) fn parse(raw: &[u8]) -> GoResult<GoUrl> {
         let (u, frag) = cut(raw, b'#');
         let mut url = Self::parse_reference(u)?;
         // The fragment is outside the control-character check: Go escapes it instead.
@@ -536,7 +349,7 @@ impl GoUrl {
     }
 
     /// Go's `URL.String()`.
-    fn to_go_string(&self) -> Vec<u8> {
+    pub(super) fn to_go_string(&self) -> Vec<u8> {
         let mut buf = Vec::new();
         if !self.scheme.is_empty() {
             buf.extend_from_slice(&self.scheme);
@@ -666,221 +479,11 @@ fn parse_ip_literal(host: &[u8]) -> GoResult<Vec<u8>> {
     Ok(unescaped)
 }
 
-// ---------------------------------------------------------------------------------------------
-// net/netip's ParseAddr
-// ---------------------------------------------------------------------------------------------
-
-/// An address as `netip.ParseAddr` returns it; for IPv6, whether it has a zone.
-#[derive(Debug, PartialEq, Eq)]
-enum Addr {
-    V4([u8; 4]),
-    V6([u8; 16], bool),
-}
-
-/// `netip.parseAddrError`'s text; `at` is the unparsed rest where Go reports one.
-fn addr_error(input: &[u8], msg: &str, at: &[u8]) -> String {
-    if at.is_empty() {
-        format!("ParseAddr({}): {msg}", q(input))
-    } else {
-        format!("ParseAddr({}): {msg} (at {})", q(input), q(at))
-    }
-}
-
-/// Go's `netip.ParseAddr`: the first `.`, `:` or `%` decides the form.
-fn parse_addr(s: &[u8]) -> GoResult<Addr> {
-    for &c in s {
-        match c {
-            b'.' => {
-                let mut fields = [0u8; 4];
-                parse_ipv4_fields(s, 0, s.len(), &mut fields)?;
-                return Ok(Addr::V4(fields));
-            }
-            b':' => return parse_ipv6(s),
-            b'%' => return Err(addr_error(s, "missing IPv6 address", b"")),
-            _ => {}
-        }
-    }
-    Err(addr_error(s, "unable to parse IP", b""))
-}
-
-/// Go's `parseIPv4Fields`: strict dotted decimal (no leading zeros, exactly four fields) in
-/// `input[off..end]`.
-fn parse_ipv4_fields(input: &[u8], off: usize, end: usize, fields: &mut [u8]) -> GoResult<()> {
-    let s = &input[off..end];
-    let (mut val, mut pos, mut dig_len) = (0u32, 0usize, 0);
-    for (i, &c) in s.iter().enumerate() {
-        if c.is_ascii_digit() {
-            if dig_len == 1 && val == 0 {
-                return Err(addr_error(
-                    input,
-                    "IPv4 field has octet with leading zero",
-                    b"",
-                ));
-            }
-            val = val * 10 + u32::from(c - b'0');
-            dig_len += 1;
-            if val > 255 {
-                return Err(addr_error(input, "IPv4 field has value >255", b""));
-            }
-        } else if c == b'.' {
-            if i == 0 || i == s.len() - 1 || s[i - 1] == b'.' {
-                return Err(addr_error(
-                    input,
-                    "IPv4 field must have at least one digit",
-                    &s[i..],
-                ));
-            }
-            if pos == 3 {
-                return Err(addr_error(input, "IPv4 address too long", b""));
-            }
-            fields[pos] = val as u8; // val <= 255, checked above
-            pos += 1;
-            val = 0;
-            dig_len = 0;
-        } else {
-            return Err(addr_error(input, "unexpected character", &s[i..]));
-        }
-    }
-    if pos < 3 {
-        return Err(addr_error(input, "IPv4 address too short", b""));
-    }
-    fields[3] = val as u8;
-    Ok(())
-}
-
-/// Go's `parseIPv6`: groups of up to four hex digits, one `::`, an optional embedded IPv4 at
-/// the end, and an optional non-empty `%zone`.
-fn parse_ipv6(input: &[u8]) -> GoResult<Addr> {
-    let mut s = input;
-    let mut zone: &[u8] = b"";
-    if let Some(i) = find(s, b'%') {
-        (s, zone) = (&s[..i], &s[i + 1..]);
-        if zone.is_empty() {
-            return Err(addr_error(input, "zone must be a non-empty string", b""));
-        }
-    }
-    let has_zone = !zone.is_empty();
-    let mut ip = [0u8; 16];
-    let mut ellipsis: Option<usize> = None;
-
-    if s.starts_with(b"::") {
-        ellipsis = Some(0);
-        s = &s[2..];
-        if s.is_empty() {
-            return Ok(Addr::V6(ip, has_zone));
-        }
-    }
-
-    let mut i = 0;
-    while i < 16 {
-        let mut off = 0;
-        let mut acc = 0u32;
-        while off < s.len() {
-            let c = s[off];
-            if !c.is_ascii_hexdigit() {
-                break;
-            }
-            acc = (acc << 4) + u32::from(unhex(c));
-            if off > 3 {
-                return Err(addr_error(
-                    input,
-                    "each group must have 4 or less digits",
-                    s,
-                ));
-            }
-            if acc > 0xffff {
-                return Err(addr_error(input, "IPv6 field has value >=2^16", s));
-            }
-            off += 1;
-        }
-        if off == 0 {
-            return Err(addr_error(
-                input,
-                "each colon-separated field must have at least one digit",
-                s,
-            ));
-        }
-
-        if off < s.len() && s[off] == b'.' {
-            if ellipsis.is_none() && i != 12 {
-                return Err(addr_error(
-                    input,
-                    "embedded IPv4 address must replace the final 2 fields of the address",
-                    s,
-                ));
-            }
-            if i + 4 > 16 {
-                return Err(addr_error(
-                    input,
-                    "too many hex fields to fit an embedded IPv4 at the end of the address",
-                    s,
-                ));
-            }
-            let end = if has_zone {
-                input.len() - zone.len() - 1
-            } else {
-                input.len()
-            };
-            parse_ipv4_fields(input, end - s.len(), end, &mut ip[i..i + 4])?;
-            s = b"";
-            i += 4;
-            break;
-        }
-
-        ip[i] = (acc >> 8) as u8;
-        ip[i + 1] = acc as u8;
-        i += 2;
-
-        s = &s[off..];
-        if s.is_empty() {
-            break;
-        }
-        if s[0] != b':' {
-            return Err(addr_error(input, "unexpected character, want colon", s));
-        } else if s.len() == 1 {
-            return Err(addr_error(
-                input,
-                "colon must be followed by more characters",
-                s,
-            ));
-        }
-        s = &s[1..];
-        if s[0] == b':' {
-            if ellipsis.is_some() {
-                return Err(addr_error(input, "multiple :: in address", s));
-            }
-            ellipsis = Some(i);
-            s = &s[1..];
-            if s.is_empty() {
-                break;
-            }
-        }
-    }
-
-    if !s.is_empty() {
-        return Err(addr_error(input, "trailing garbage after address", s));
-    }
-    if i < 16 {
-        let Some(e) = ellipsis else {
-            return Err(addr_error(input, "address string too short", b""));
-        };
-        let n = 16 - i;
-        ip.copy_within(e..i, e + n);
-        ip[e..e + n].fill(0);
-    } else if ellipsis.is_some() {
-        return Err(addr_error(
-            input,
-            "the :: must expand to at least one field of zeros",
-            b"",
-        ));
-    }
-    Ok(Addr::V6(ip, has_zone))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::error::Status;
+    use crate::error::{quote, Status};
+    use crate::upstream::tests::views;
+    use crate::upstream::Upstream;
 
     /// Go 1.26's answer for a valid URL: [scheme, Hostname(), Port(), Host, String()], the
     /// Hostname as netip prints it when it is an address without zone (else ""), and whether
@@ -897,16 +500,6 @@ mod tests {
 
     fn err(reason: &'static str) -> Go {
         Go::Err(reason)
-    }
-
-    fn views(u: &Upstream) -> [&str; 5] {
-        [
-            u.scheme().as_str(),
-            u.host().as_str(),
-            u.port().as_str(),
-            u.host_port().as_str(),
-            u.url().as_str(),
-        ]
     }
 
     fn check(input: &str, want: Go) {
@@ -1072,22 +665,6 @@ mod tests {
     }
 
     #[test]
-    fn error_messages_name_the_input_and_the_reason() {
-        let e = Upstream::parse("http://10.0.0.5:8a").unwrap_err();
-        assert_eq!(
-            e.message(),
-            r#"invalid upstream URL "http://10.0.0.5:8a": invalid port ":8a" after host"#
-        );
-        let e = Upstream::parse_for_proxy("http://10.0.0.5:99999").unwrap_err();
-        assert!(e.message().contains(r#""http://10.0.0.5:99999""#), "{e}");
-        assert!(e.message().contains("0..65535"), "{e}");
-        let e = Upstream::parse_for_proxy("http://:8080").unwrap_err();
-        assert!(e.message().contains("host"), "{e}");
-        let e = Upstream::parse_for_proxy("//h:80").unwrap_err();
-        assert!(e.message().contains("scheme"), "{e}");
-    }
-
-    #[test]
     fn very_long_input_round_trips() {
         // Checked against Go 1.26 (part of the differential run).
         let input = format!(
@@ -1114,94 +691,5 @@ mod tests {
         assert!(e.message().len() < 300, "{}", e.message().len());
         let e = Upstream::parse(&format!("http://[{bad}]/")).unwrap_err();
         assert!(e.message().len() < 300, "{}", e.message().len());
-    }
-
-    #[test]
-    fn host_that_decodes_to_non_utf8_is_rejected() {
-        // Go accepts these (Host "\xff"), but a view that is not UTF-8 cannot be a str.
-        for input in ["http://%FF/", "http://h%C3/x"] {
-            let e = Upstream::parse(input).unwrap_err();
-            assert!(e.message().contains("UTF-8"), "{e}");
-            assert!(e.message().contains(&quote(input)), "{e}");
-        }
-    }
-
-    #[test]
-    fn host_ip_reads_ipv4_and_ipv6_but_not_zones_or_names() {
-        let ip = |s: &str| Upstream::parse(s).unwrap().host_ip();
-        assert_eq!(ip("http://10.0.0.5:80"), Some(IpAddr::from([10, 0, 0, 5])));
-        assert_eq!(ip("http://[::1]:80"), Some(IpAddr::V6(Ipv6Addr::LOCALHOST)));
-        assert_eq!(
-            ip("http://[2001:db8::1:2.3.4.5]"),
-            Some("2001:db8::1:203:405".parse().unwrap())
-        );
-        assert_eq!(ip("http://[fe80::1%25eth0]:80"), None);
-        assert_eq!(ip("http://host.lan"), None);
-        assert_eq!(ip("http://1.2.3"), None);
-        assert_eq!(Upstream::empty().host_ip(), None);
-    }
-
-    #[test]
-    fn empty_upstream_has_empty_views() {
-        let e = Upstream::empty();
-        assert_eq!(views(&e), [""; 5]);
-        assert_eq!(e, Upstream::default());
-        assert_eq!(e.heap_bytes(), 5); // five lone NULs
-    }
-
-    #[test]
-    fn heap_bytes_counts_every_view_and_its_nul() {
-        let u = Upstream::parse("http://h:1/p").unwrap();
-        // "http" + "h" + "1" + "h:1" + "http://h:1/p", each with a NUL.
-        assert_eq!(u.heap_bytes(), 5 + 2 + 2 + 4 + 13);
-    }
-
-    #[test]
-    fn views_are_nul_terminated_for_c() {
-        let u = Upstream::parse("https://Example.COM:8443/base").unwrap();
-        assert_eq!(u.host().heap_bytes(), u.host().len() + 1);
-        assert_eq!(u.url().heap_bytes(), u.url().len() + 1);
-    }
-
-    #[test]
-    fn netip_port_matches_go_on_edge_addresses() {
-        // (input, Go's netip.ParseAddr result: Some(String()) or None), from Go 1.26.
-        let cases: &[(&str, Option<&str>)] = &[
-            ("::", Some("::")),
-            ("::%z", Some("::%z")),
-            ("1:2:3:4:5:6:7:8", Some("1:2:3:4:5:6:7:8")),
-            ("1:2:3:4:5:6:7::", Some("1:2:3:4:5:6:7:0")),
-            ("1:2:3:4:5:6:7:8::", None),
-            ("::1:2:3:4:5:6:7:8", None),
-            ("1:2:3:4:5:6:1.2.3.4", Some("1:2:3:4:5:6:102:304")),
-            ("1:2:3:4:5:1.2.3.4", None),
-            ("::1.2.3.4", Some("::102:304")),
-            ("::ffff:1.2.3.4", Some("::ffff:1.2.3.4")),
-            ("::ffff:01.2.3.4", None),
-            ("0001:02:3::", Some("1:2:3::")),
-            ("1:", None),
-            (":1", None),
-            ("1.2.3.4", Some("1.2.3.4")),
-            ("1.2.3.4.5", None),
-            ("1.2.3.", None),
-            ("1.2.3.256", None),
-            ("0.0.0.0", Some("0.0.0.0")),
-            ("%z", None),
-            ("1::%", None),
-            ("12", None),
-        ];
-        for &(s, want) in cases {
-            let got = parse_addr(s.as_bytes()).ok().map(|a| match a {
-                Addr::V4(b) => Ipv4Addr::from(b).to_string(),
-                Addr::V6(b, zoned) => {
-                    let ip = Ipv6Addr::from(b).to_string();
-                    match zoned {
-                        true => format!("{ip}%{}", &s[s.find('%').unwrap() + 1..]),
-                        false => ip,
-                    }
-                }
-            });
-            assert_eq!(got.as_deref(), want, "{s}");
-        }
     }
 }
