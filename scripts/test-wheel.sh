@@ -90,15 +90,17 @@ if [ "${RR_TEST_VENDORED:-1}" = 1 ]; then
   ROUTE_REGISTRY_VENDOR=1 "$PY" -m build --sdist --outdir "$tmp/vsdist" bindings/python > "$tmp/vsdist.log" 2>&1 \
     || { tail -20 "$tmp/vsdist.log"; fail "vendored sdist"; }
   vs=$(ls "$tmp"/vsdist/*.tar.gz)
-  tar tzf "$vs" | grep -q "rust/vendor/serde_json/" || fail "vendored sdist lacks rust/vendor"
-  tar tzf "$vs" | grep -q "^route_registry-$VERSION/.cargo/config.toml$" || fail "vendored sdist lacks rust/.cargo/config.toml"
+  tar tzf "$vs" > "$tmp/vsdist.txt"
+  grep -q "rust/vendor/serde_json/" "$tmp/vsdist.txt" || fail "vendored sdist lacks rust/vendor"
+  grep -q "^route_registry-$VERSION/.cargo/config.toml$" "$tmp/vsdist.txt" || fail "vendored sdist lacks .cargo/config.toml"
   mkdir "$tmp/cargo-home"
   CARGO_HOME=$tmp/cargo-home CARGO_NET_OFFLINE=true CARGO_TARGET_DIR=$ROOT/target/wheel-vendored \
     "$PY" -m pip wheel -q --no-deps --wheel-dir "$tmp/vwheel" "$vs" > "$tmp/vwheel.log" 2>&1 \
     || { tail -30 "$tmp/vwheel.log"; fail "wheel from the vendored sdist, offline, empty CARGO_HOME"; }
   [ -z "$(ls -A "$tmp/cargo-home")" ] || [ ! -d "$tmp/cargo-home/registry" ] \
     || fail "cargo used a registry cache: $(ls "$tmp/cargo-home")"
-  "$PY" -m zipfile -l "$tmp"/vwheel/*.whl | grep -q "route_registry/libroute_registry.so " \
+  "$PY" -m zipfile -l "$tmp"/vwheel/*.whl > "$tmp/vwheel.txt"
+  grep -q "route_registry/libroute_registry.so " "$tmp/vwheel.txt" \
     || fail "the wheel from the vendored sdist lacks the library"
   ok "vendored sdist ($(stat -c %s "$vs") bytes) builds offline with an empty CARGO_HOME"
 fi
