@@ -52,6 +52,9 @@ ASAN_LIB := target/asan/$(HOST)/release/libroute_registry.so
 lib-asan:
 	RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address -Cunsafe-allow-abi-mismatch=sanitizer" \
 		$(CARGO) build --release --lib --target $(HOST) --target-dir target/asan
+	@# Go loads it through its soname (-tags rr_shared with LD_LIBRARY_PATH=target/asan/golib).
+	mkdir -p target/asan/golib
+	ln -sf $(abspath $(ASAN_LIB)) target/asan/golib/libroute_registry.so.$(ABI)
 
 header:
 	RR_BLESS_HEADER=1 $(CARGO) build --release --lib
@@ -80,8 +83,8 @@ test-abi: lib
 test-c: lib
 	$(MAKE) -C tests/c test
 
-test-go: lib
-	$(MAKE) -C bindings/go test
+test-go: lib lib-asan
+	$(MAKE) -C bindings/go test ASAN=1
 
 test-python: lib lib-asan
 	$(MAKE) -C bindings/python test ASAN_LIB=$(abspath $(ASAN_LIB))

@@ -1,13 +1,15 @@
-//! Criterion benchmarks: lookups (core vs C ABI), churn, iteration, health JSON.
-//! Run: `cargo bench --bench registry` (figures in BENCHMARKS.md).
+//! Criterion benchmarks: lookups (core vs C ABI), host resolution, churn, iteration, health
+//! JSON. Run: `cargo bench --bench registry` (figures in BENCHMARKS.md); one group:
+//! `cargo bench --bench registry -- host/`.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
+use route_registry::ffi::host::{rr_find_http_route, rr_set_route_domains};
 use route_registry::ffi::registry::{
     rr_add, rr_get, rr_health_json, rr_iter_all, rr_registry_free, rr_registry_new,
 };
 use route_registry::ffi::route::{rr_route_new, rr_route_release, rr_route_set_health};
 use route_registry::ffi::version::rr_string_free;
-use route_registry::ffi::{rr_registry, rr_route, RR_HEALTH_FULL, RR_KIND_HTTP, RR_OK};
+use route_registry::ffi::{rr_registry, rr_route, rr_str, RR_HEALTH_FULL, RR_KIND_HTTP, RR_OK};
 use route_registry::{HealthFormat, HealthStatus, Kind, Registry, Route};
 use std::ffi::c_void;
 use std::sync::Arc;
@@ -99,6 +101,76 @@ fn lookups(c: &mut Criterion) {
     g.finish();
 }
 
+/// `rr_find_http_route` against `rr_get` on 10 000 HTTP routes keyed `app<i>`, plus 100
+/// wildcard routes `*.zone<j>.example.com`. Targets: a first-label match at most 2× `rr_get`,
+/// a wildcard match at most 3×.
+fn host_resolution(c: &mut Criterion) {
+    let reg = rr_registry_new();
+    let url = "http://10.0.0.1:80";
+    let add = |key: &str| {
+        let mut r: *mut rr_route = std::ptr::null_mut();
+        assert_eq!(
+            rr_route_new(
+                RR_KIND_HTTP,
+                key.as_ptr().cast(),
+                key.len(),
+                url.as_ptr().cast(),
+                url.len(),
+                &mut r
+            ),
+            RR_OK
+        );
+        assert_eq!(rr_add(reg, r), RR_OK);
+        rr_route_release(r);
+    };
+    for i in 0..10_000 {
+        add(&format!("app{i}"));
+    }
+    for j in 0..100 {
+        add(&format!("*.zone{j}.example.com"));
+    }
+    let pick = |i: usize| i * 7919 % 10_000;
+    let keys: Vec<String> = (0..1024).map(|i| format!("app{}", pick(i))).collect();
+    let label_hosts: Vec<String> = (0..1024)
+        .map(|i| format!("app{}.example.com", pick(i)))
+        .collect();
+    let wildcard_hosts: Vec<String> = (0..1024)
+        .map(|i| format!("web{}.zone{}.example.com", pick(i), i % 100))
+        .collect();
+    let miss_hosts: Vec<String> = (0..1024)
+        .map(|i| format!("nope{i}.example.org:443"))
+        .collect();
+    let mut g = c.benchmark_group("host");
+    let mut i = 0;
+    let mut bench =
+        |g: &mut criterion::BenchmarkGroup<'_, _>, name: &str, set: &[String], find: bool| {
+            g.bench_function(name, |b| {
+                b.iter(|| {
+                    i = (i + 1) & 1023;
+                    let k = &set[i];
+                    let r = if find {
+                        rr_find_http_route(reg, k.as_ptr().cast(), k.len())
+                    } else {
+                        rr_get(reg, k.as_ptr().cast(), k.len())
+                    };
+                    rr_route_release(black_box(r));
+                })
+            });
+        };
+    bench(&mut g, "rr_get_app_10k", &keys, false);
+    bench(&mut g, "find_first_label_10k", &label_hosts, true);
+    bench(&mut g, "find_wildcard_10k", &wildcard_hosts, true);
+    bench(&mut g, "find_miss_10k", &miss_hosts, true);
+    let domain = [rr_str {
+        ptr: c"example.com".as_ptr(),
+        len: 11,
+    }];
+    assert_eq!(rr_set_route_domains(reg, domain.as_ptr(), 1), RR_OK);
+    bench(&mut g, "find_by_domain_10k", &label_hosts, true);
+    g.finish();
+    rr_registry_free(reg);
+}
+
 fn churn(c: &mut Criterion) {
     let reg = Registry::new();
     for i in 0..10_000 {
@@ -163,6 +235,6 @@ fn iteration_and_health(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
-    targets = lookups, churn, iteration_and_health
+    targets = lookups, host_resolution, churn, iteration_and_health
 }
 criterion_main!(benches);

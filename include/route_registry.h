@@ -44,6 +44,10 @@ typedef struct rr_str {
     size_t len;
 } rr_str;
 
+// A status code. `RR_OK` is 0; the message of the last failure on this thread is
+// `rr_last_error()`. Numbers never change, and a retired number is never reused.
+typedef uint32_t rr_status;
+
 // A log level, in the order of Rust's `log` crate.
 typedef uint32_t rr_log_level;
 
@@ -51,10 +55,6 @@ typedef uint32_t rr_log_level;
 // valid only during the call) and the `user_data` given to `rr_set_logger`. Called on the
 // thread that logs, outside every lock of the library: it may call back into the library.
 typedef void (*rr_log_fn)(rr_log_level level, const char *msg, size_t len, void *user_data);
-
-// A status code. `RR_OK` is 0; the message of the last failure on this thread is
-// `rr_last_error()`. Numbers never change, and a retired number is never reused.
-typedef uint32_t rr_status;
 
 // Which pool a route belongs to (passed as a plain integer; checked by the library).
 typedef uint32_t rr_kind;
@@ -212,6 +212,39 @@ struct rr_str rr_try_get_upstream_addr(const struct rr_ctx *ctx);
 // Allocates nothing.
 struct rr_str rr_try_get_upstream_url(const struct rr_ctx *ctx);
 
+// The HTTP route for a request's `Host` header `(host, len)`: a new reference (the caller
+// releases it with `rr_route_release`), or NULL when no route matches.
+//
+// Rules: the port is removed as Go's `net.SplitHostPort` does (`app:8080` → `app`,
+// `[::1]:80` → `::1`; when that fails the host is used as it is), then one trailing dot.
+// Hosts and keys compare ASCII-case-insensitively, and a key's trailing dot is ignored too.
+// With no domains set: the route keyed by the host, else by its first label
+// (`app.example.com` → `app`). With domains (`rr_set_route_domains`): for each domain in
+// order that the host ends with, the route keyed by the part before it; else the route keyed
+// by the whole host. Then a wildcard route keyed `*.<suffix>` whose suffix is the host after
+// its first label. Several routes whose keys are equal that way (`App`, `app.`): the highest
+// priority wins, then the one added last. Only the HTTP pool is searched.
+//
+// A host that is empty, not valid UTF-8, contains a NUL byte or is longer than 1024 bytes is
+// a miss (NULL, no message), as is any host that matches nothing. NULL `reg`, or a NULL `host` with `len > 0`:
+// NULL with a message in `rr_last_error()`. Allocates nothing. Sees every add, delete and
+// `rr_set_route_domains` that returned before the call started.
+struct rr_route *rr_find_http_route(const struct rr_registry *reg,
+                                    const char *host,
+                                    size_t len);
+
+// Sets the domain suffixes `rr_find_http_route` strips, in the order given: `n` strings at
+// `domains` (read during the call only; the registry keeps its own copy). Each may be given
+// with or without its leading dot and is stored with it, lowercased, without a trailing dot
+// (`Example.com.` → `.example.com`). `n = 0` (with any `domains`, NULL included): no domains,
+// the default.
+//
+// `RR_INVALID_ARGUMENT`, naming the bad value, for a NULL `reg`, a NULL `domains` with
+// `n > 0`, or a domain that is empty, not UTF-8, contains a NUL byte, is longer than 255
+// bytes, or is nothing but dots; the old domains then stay. On success the generation is
+// bumped (answers of `rr_find_http_route` may change).
+rr_status rr_set_route_domains(struct rr_registry *reg, const struct rr_str *domains, size_t n);
+
 // Installs `f` for log lines up to `max_level` (`RR_LOG_*`; above 5 means TRACE;
 // `RR_LOG_OFF` or NULL `f`: logging off). Process-wide; replaces the previous logger. Add,
 // remove, reload, replace and clear are logged at `RR_LOG_DEBUG`. `user_data` is passed back
@@ -340,8 +373,8 @@ char *rr_by_provider_json(const struct rr_registry *reg);
 // `RR_INVALID_ARGUMENT` the old inventory stays. Applies to routes added afterwards.
 rr_status rr_proxmox_load_json(struct rr_registry *reg, const char *json, size_t len);
 
-// A counter that changes on every mutation of the registry (add, del, clear, inventory load);
-// lookups and health updates leave it alone. 0 for NULL.
+// A counter that changes on every mutation of the registry (add, del, clear, inventory load,
+// `rr_set_route_domains`); lookups and health updates leave it alone. 0 for NULL.
 uint64_t rr_generation(const struct rr_registry *reg);
 
 // The generation counter's address: 8-byte aligned, valid while the registry lives (forever

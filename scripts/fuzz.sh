@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../fuzz"
 FUZZ_SECS="${FUZZ_SECS:-60}"
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-    TARGETS=(upstream_url proxmox_json health_json abi_sequence)
+    TARGETS=(upstream_url proxmox_json health_json abi_sequence host_resolution)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

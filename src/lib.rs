@@ -25,6 +25,8 @@ pub mod fault;
 pub mod ffi;
 pub mod health;
 mod health_index;
+pub mod host;
+mod host_index;
 mod lock;
 pub mod log;
 pub mod pool;

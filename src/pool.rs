@@ -6,6 +6,7 @@
 use crate::clock::Clock;
 use crate::error::{quote, Error, Result, Status};
 use crate::health_index::HealthIndex;
+use crate::host_index::HostIndex;
 use crate::lock::ReadMostly;
 use crate::route::Route;
 use hashbrown::hash_table::Entry as TableEntry;
@@ -106,6 +107,8 @@ pub struct Pool {
     clock: Arc<dyn Clock>,
     /// The registry's health index and this pool's rank in it, told of every change.
     index: Option<(Arc<HealthIndex>, u8)>,
+    /// The registry's host index (HTTP pool only), kept up to date like the health index.
+    host_index: Option<Arc<HostIndex>>,
 }
 
 impl Pool {
@@ -127,6 +130,7 @@ impl Pool {
             next_purge_ns: AtomicU64::new(0),
             clock,
             index: None,
+            host_index: None,
         }
     }
 
@@ -144,10 +148,21 @@ impl Pool {
         }
     }
 
+    /// This pool, also telling `host_index` of every change (the registry's HTTP pool).
+    pub(crate) fn with_host_index(self, host_index: Arc<HostIndex>) -> Self {
+        Pool {
+            host_index: Some(host_index),
+            ..self
+        }
+    }
+
     /// Records under the shard lock that `route` became live.
     fn record_insert(&self, route: &Arc<Route>) {
         if let Some((index, rank)) = &self.index {
             index.record_insert(*rank, route);
+        }
+        if let Some(hosts) = &self.host_index {
+            hosts.record_insert(route);
         }
     }
 
@@ -156,12 +171,18 @@ impl Pool {
         if let Some((index, rank)) = &self.index {
             index.record_remove(*rank, route);
         }
+        if let Some(hosts) = &self.host_index {
+            hosts.record_remove(route);
+        }
     }
 
-    /// Brings the index up to date; call with no shard lock held.
+    /// Brings the indexes up to date; call with no shard lock held.
     fn sync_index(&self) {
         if let Some((index, _)) = &self.index {
             index.sync();
+        }
+        if let Some(hosts) = &self.host_index {
+            hosts.sync();
         }
     }
 
@@ -431,6 +452,9 @@ impl Pool {
         if let Some((index, rank)) = &self.index {
             // While every shard is locked: no change of this pool can come between.
             index.record_clear(*rank);
+        }
+        if let Some(hosts) = &self.host_index {
+            hosts.record_clear();
         }
         let mut out = Vec::with_capacity(self.size());
         let mut taken = Vec::with_capacity(guards.len());

@@ -5,6 +5,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{quote, Error, Result};
 use crate::health::HealthFormat;
 use crate::health_index::HealthIndex;
+use crate::host::RouteDomains;
+use crate::host_index::HostIndex;
 pub use crate::pool::Added;
 use crate::pool::Pool;
 use crate::proxmox::Inventory;
@@ -21,6 +23,9 @@ pub struct Registry {
     inventory: RwLock<Arc<Inventory>>,
     /// Every live route sorted for the health JSON; the pools keep it up to date.
     health_index: Arc<HealthIndex>,
+    /// The HTTP routes by key as a host name, and the route domains, for `find_http_route`;
+    /// the HTTP pool keeps it up to date.
+    host_index: Arc<HostIndex>,
 }
 
 static GLOBAL: LazyLock<Registry> = LazyLock::new(Registry::new);
@@ -51,14 +56,20 @@ impl Registry {
     /// An empty registry with `shards` shards per pool (for benchmarks).
     pub fn with_clock_and_shards(clock: Arc<dyn Clock>, shards: usize) -> Self {
         let health_index = Arc::new(HealthIndex::default());
+        let host_index = Arc::new(HostIndex::default());
         Registry {
             pools: Kind::ALL.map(|kind| {
                 let (clock, index) = (Arc::clone(&clock), Arc::clone(&health_index));
-                Pool::with_index(clock, shards, index, kind.index() as u8)
+                let pool = Pool::with_index(clock, shards, index, kind.index() as u8);
+                match kind {
+                    Kind::Http => pool.with_host_index(Arc::clone(&host_index)),
+                    _ => pool,
+                }
             }),
             generation: AtomicU64::new(0),
             inventory: RwLock::new(Arc::new(Inventory::default())),
             health_index,
+            host_index,
         }
     }
 
@@ -77,7 +88,8 @@ impl Registry {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
-    /// A number that changes on every mutation (add, del, clear, inventory load).
+    /// A number that changes on every mutation (add, del, clear, inventory load, route
+    /// domains).
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
@@ -199,6 +211,42 @@ impl Registry {
         host: impl AsRef<[u8]>,
     ) -> Option<Arc<Route>> {
         self.pools[0].get(alias).or_else(|| self.pools[0].get(host))
+    }
+
+    /// The HTTP route for a request's `Host` header, by the rules of `host.rs`: port
+    /// stripped as Go's `net.SplitHostPort` does, ASCII case and one trailing dot ignored; the
+    /// configured domains (else the exact host, then its first label), then a wildcard route
+    /// `*.<suffix>`. A miss for an empty or non-UTF-8 host. Allocates nothing.
+    ///
+    /// Sees every add and delete that returned before it started. It is several lookups, not
+    /// one snapshot: a change made meanwhile may be seen by one step and not another.
+    pub fn find_http_route(&self, host: impl AsRef<[u8]>) -> Option<Arc<Route>> {
+        crate::host::resolve(&self.host_index.reader(), host.as_ref())
+    }
+
+    /// Replaces the domain suffixes `find_http_route` strips (empty: none), each given with or
+    /// without its leading dot. On error the old domains stay. Bumps the generation on
+    /// success, since answers of `find_http_route` may change.
+    pub fn set_route_domains<S: AsRef<[u8]>>(&self, domains: &[S]) -> Result<()> {
+        let new = RouteDomains::parse(domains)?;
+        let n = new.iter().count();
+        let _old = self.host_index.set_domains(new);
+        self.bump();
+        log::debug!("http_routes: route domains set ({n})");
+        Ok(())
+    }
+
+    /// The domain suffixes `find_http_route` strips, as stored (leading dot, lowercase).
+    pub fn route_domains(&self) -> RouteDomains {
+        self.host_index.reader().domains().clone()
+    }
+
+    /// Every name of the host index with its routes, best first (for consistency tests: the
+    /// routes must be exactly the live HTTP routes, each under its key lowercased, without
+    /// one trailing dot).
+    #[doc(hidden)]
+    pub fn host_index_snapshot(&self) -> Vec<(String, Vec<Arc<Route>>)> {
+        self.host_index.snapshot()
     }
 
     /// HTTP + STREAM sizes.

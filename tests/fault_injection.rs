@@ -4,6 +4,7 @@
 
 use route_registry::fault::set_target;
 use route_registry::ffi::context::*;
+use route_registry::ffi::host::*;
 use route_registry::ffi::registry::*;
 use route_registry::ffi::route::*;
 use route_registry::ffi::version::*;
@@ -65,6 +66,10 @@ fn status_returning_exports_give_rr_panic_and_the_registry_stays_usable() {
             Box::new(|| rr_add_if_not_exists(reg, r, std::ptr::null_mut())),
         ),
         ("rr_del", Box::new(|| rr_del(reg, r))),
+        (
+            "rr_set_route_domains",
+            Box::new(|| rr_set_route_domains(reg, std::ptr::null(), 0)),
+        ),
     ];
     for (name, call) in &cases {
         set_target(Some(name));
@@ -92,6 +97,7 @@ fn pointer_and_value_returning_exports_give_their_nothing_value() {
 
     set_target(Some("*"));
     assert!(rr_get(reg, "b".as_ptr().cast(), 1).is_null());
+    assert!(rr_find_http_route(reg, "b".as_ptr().cast(), 1).is_null());
     assert!(rr_health_json(reg, RR_HEALTH_FULL).is_null());
     assert!(rr_by_provider_json(reg).is_null());
     assert!(rr_registry_new().is_null());
@@ -118,6 +124,9 @@ fn pointer_and_value_returning_exports_give_their_nothing_value() {
     // Nothing was cleared and everything still works.
     assert_eq!(rr_abi_version(), RR_ABI_VERSION);
     assert_eq!(rr_num_all_routes(reg), 1);
+    let found = rr_find_http_route(reg, "b.example.com".as_ptr().cast(), 13);
+    assert_eq!(found, r);
+    rr_route_release(found);
     let h = rr_try_get_upstream_host(ctx);
     assert_eq!(h.len, "10.0.0.1".len());
     rr_ctx_free(ctx);

@@ -26,6 +26,7 @@
 
 pub mod context;
 mod handle;
+pub mod host;
 pub mod logging;
 pub mod registry;
 pub mod route;

@@ -413,8 +413,8 @@ pub extern "C" fn rr_proxmox_load_json(
     })
 }
 
-/// A counter that changes on every mutation of the registry (add, del, clear, inventory load);
-/// lookups and health updates leave it alone. 0 for NULL.
+/// A counter that changes on every mutation of the registry (add, del, clear, inventory load,
+/// `rr_set_route_domains`); lookups and health updates leave it alone. 0 for NULL.
 #[no_mangle]
 pub extern "C" fn rr_generation(reg: *const rr_registry) -> u64 {
     ffi_guard!("rr_generation", u64, {

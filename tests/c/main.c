@@ -11,6 +11,8 @@
  */
 #include "abi_helpers.h"
 
+void test_host(void); /* test_host.c */
+
 unsigned long rr_test_passed;
 
 void rr_test_fail(const char *file, int line, const char *expr, const char *extra) {
@@ -71,6 +73,8 @@ int main(int argc, char **argv) {
     printf("conformance: ok\n");
     test_stress();
     printf("stress: ok\n");
+    test_host();
+    printf("host: ok\n");
 
     /* No route leaked anywhere in the process (registries, contexts, caller references). */
     CHECK(rr_live_routes() == live_at_start);

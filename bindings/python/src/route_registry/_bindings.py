@@ -51,9 +51,9 @@ class rr_str(Structure):
         ('len', c_size_t),  # size_t
     ]
 
+rr_status = c_uint32
 rr_log_level = c_uint32
 rr_log_fn = CFUNCTYPE(None, rr_log_level, c_void_p, c_size_t, c_void_p)  # void (*)(rr_log_level level, const char *msg, size_t len, void *user_data)
-rr_status = c_uint32
 rr_kind = c_uint32
 rr_route_visitor = CFUNCTYPE(c_bool, c_void_p, c_void_p)  # bool (*)(const struct rr_route *r, void *user_data)
 rr_health_format = c_uint32
@@ -82,6 +82,10 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     'rr_try_get_upstream_addr': (rr_str, [c_void_p]),
     # struct rr_str rr_try_get_upstream_url(const struct rr_ctx *ctx)
     'rr_try_get_upstream_url': (rr_str, [c_void_p]),
+    # struct rr_route *rr_find_http_route(const struct rr_registry *reg, const char *host, size_t len)
+    'rr_find_http_route': (c_void_p, [c_void_p, c_char_p, c_size_t]),
+    # rr_status rr_set_route_domains(struct rr_registry *reg, const struct rr_str *domains, size_t n)
+    'rr_set_route_domains': (rr_status, [c_void_p, POINTER(rr_str), c_size_t]),
     # void rr_set_logger(rr_log_level max_level, rr_log_fn f, void *user_data)
     'rr_set_logger': (None, [rr_log_level, rr_log_fn, c_void_p]),
     # struct rr_registry *rr_registry_new(void)
