@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// Pure-Go registries to compare with: the seed's pool is a map behind a lock; sync.Map is
+// Pure-Go registries to compare with: GoDoxy's pool is a map behind a lock; sync.Map is
 // the other usual choice.
 type goRoute struct {
 	alias string
@@ -174,7 +174,7 @@ func BenchmarkRouteContext(b *testing.B) {
 			}
 		}
 	})
-	b.Run("go-context", func(b *testing.B) { // the seed's way: context.WithValue + u.Hostname()
+	b.Run("go-context", func(b *testing.B) { // GoDoxy's way: context.WithValue + u.Hostname()
 		for b.Loop() {
 			r2 := req.WithContext(context.WithValue(req.Context(), goCtxKey{}, grt))
 			if r2.Context().Value(goCtxKey{}).(*goRoute).u.Hostname() != "10.0.0.7" {

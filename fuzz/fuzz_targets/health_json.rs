@@ -3,7 +3,7 @@
 //!
 //! Properties: each output parses as JSON; it has exactly one entry per distinct alias of the
 //! live routes, sorted, each key equal to the alias; each entry shows the health of the route
-//! the seed's map would keep for that alias (the last one in the order HTTP, STREAM, EXCLUDED,
+//! GoDoxy's map would keep for that alias (the last one in the order HTTP, STREAM, EXCLUDED,
 //! ascending key within a pool); the status string, uptime and latency (ns, clamped to int64)
 //! match; the detail parses back to the text Go's rule gives (`common::go_decode`, written
 //! independently of the library); and no raw `<`, `>`, `&`, U+2028, U+2029 appear.

@@ -95,7 +95,7 @@ impl Expected {
     }
 }
 
-/// The seed's string for a status bit value (None: not a status).
+/// GoDoxy's string for a status bit value (None: not a status).
 pub fn status_name(v: u32) -> Option<&'static str> {
     Some(match v {
         0 => "unknown",
