@@ -18,6 +18,9 @@ pub enum Status {
     Kept = 3,
     /// An identity setter was called on a route that was already added to a registry.
     Frozen = 4,
+    /// Change records after the generation asked for were dropped from the change log: take a
+    /// snapshot and continue from its generation.
+    Stale = 5,
     /// A panic inside the library was caught at the boundary.
     Panic = 255,
 }

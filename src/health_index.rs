@@ -3,10 +3,11 @@
 //!
 //! Pools report each change while they still hold the shard lock (`record`), which puts the
 //! changes of any one key in the order the pool made them. Applying the recorded changes to the
-//! sorted set happens outside the shard locks (`sync`): a writer does it right after its change,
-//! the health JSON does it before rendering. So a change costs a lookup in a B-tree, a deleted
-//! route is let go by the time `del` returns, and the first health JSON after a change costs
-//! what every other one does.
+//! sorted set happens outside the shard locks (`sync`), by the writer, once per change set and
+//! before it releases the registry's commit lock: so the sorted set always holds whole change
+//! sets, and the health JSON (which only reads it) never shows half of a batch. A change costs
+//! a lookup in a B-tree, a deleted route is let go by the time `del` returns, and the first
+//! health JSON after a change costs what every other one does.
 //!
 //! Lock order: shard lock → `pending`; `sorted` → `pending`. A route's health lock is taken
 //! under `sorted` while rendering. No caller code runs under either lock: routes the index lets
@@ -184,14 +185,16 @@ impl HealthIndex {
         f(&mut sorted)
     }
 
-    /// The routes the health JSON shows, in its order.
+    /// The routes the health JSON shows, in its order. Reads the set as the last writer left
+    /// it: pending changes belong to a change set still being applied.
     pub fn winners(&self) -> Vec<Arc<Route>> {
-        self.with_synced(|sorted| sorted.winners().map(Arc::clone).collect())
+        self.sorted.lock().winners().map(Arc::clone).collect()
     }
 
     /// The health JSON (see `Registry::health_json`).
     pub fn render(&self, format: HealthFormat) -> String {
-        self.with_synced(|sorted| {
+        let mut sorted = self.sorted.lock();
+        {
             fault_point!("health_index.render");
             let mut w = match sorted.last_len[format as usize] {
                 0 => HealthJsonWriter::new(format, sorted.set.len()),
@@ -204,6 +207,6 @@ impl HealthIndex {
             let json = w.finish();
             sorted.last_len[format as usize] = json.len();
             json
-        })
+        }
     }
 }

@@ -17,7 +17,10 @@ macro_rules! fault_point {
     };
 }
 
+pub mod batch;
+pub mod changelog;
 pub mod clock;
+mod commit;
 pub mod context;
 pub mod error;
 #[cfg(feature = "fault-injection")]
@@ -29,6 +32,7 @@ pub mod host;
 mod host_index;
 mod lock;
 pub mod log;
+pub mod notify;
 pub mod pool;
 pub mod proxmox;
 pub mod registry;
@@ -36,6 +40,8 @@ pub mod route;
 pub mod text;
 pub mod upstream;
 
+pub use batch::Batch;
+pub use changelog::{Change, ChangeOp};
 pub use context::RouteContext;
 pub use error::{Error, Result, Status};
 pub use health::{Health, HealthFormat, HealthStatus};

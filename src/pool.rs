@@ -177,7 +177,7 @@ impl Pool {
     }
 
     /// Brings the indexes up to date; call with no shard lock held.
-    fn sync_index(&self) {
+    pub(crate) fn sync_index(&self) {
         if let Some((index, _)) = &self.index {
             index.sync();
         }
@@ -264,6 +264,31 @@ impl Pool {
         let now = self.clock.now();
         let (hash, shard) = self.locate(key.as_bytes());
         let mut table = shard.write();
+        self.add_in(
+            &mut table,
+            hash,
+            now,
+            key,
+            priority,
+            route,
+            only_if_absent,
+            on_insert,
+        )
+    }
+
+    /// The body of `add`, on the locked shard `table` that holds `key` (of hash `hash`).
+    #[allow(clippy::too_many_arguments)]
+    fn add_in(
+        &self,
+        table: &mut HashTable<Entry>,
+        hash: u64,
+        now: Duration,
+        key: &str,
+        priority: i32,
+        route: Arc<Route>,
+        only_if_absent: bool,
+        on_insert: impl FnOnce(),
+    ) -> Added {
         fault_point!("pool.add");
         match table.entry(hash, |e| *e.key == *key, self.rehash()) {
             TableEntry::Occupied(mut occ) => {
@@ -381,27 +406,70 @@ impl Pool {
         let removed = {
             let (hash, shard) = self.locate(key.as_bytes());
             let mut table = shard.write();
-            fault_point!("pool.del");
-            let entry = table.find_mut(hash, |e| *e.key == *key)?;
-            if matches!(entry.slot, Slot::Dead(_)) {
-                return None;
-            }
-            let Slot::Live(old) = std::mem::replace(&mut entry.slot, Slot::Dead(now)) else {
-                unreachable!()
-            };
-            self.record_remove(&old);
-            self.live.fetch_sub(1, Ordering::Release);
-            self.tombstones.fetch_add(1, Ordering::Relaxed);
-            old
+            self.del_in(&mut table, hash, now, key)?
         };
         self.sync_index();
+        self.after_deletes(now);
+        Some(removed)
+    }
+
+    /// The body of `del`, on the locked shard `table` that holds `key`.
+    fn del_in(
+        &self,
+        table: &mut HashTable<Entry>,
+        hash: u64,
+        now: Duration,
+        key: &str,
+    ) -> Option<Arc<Route>> {
+        fault_point!("pool.del");
+        let entry = table.find_mut(hash, |e| *e.key == *key)?;
+        if matches!(entry.slot, Slot::Dead(_)) {
+            return None;
+        }
+        let Slot::Live(old) = std::mem::replace(&mut entry.slot, Slot::Dead(now)) else {
+            unreachable!()
+        };
+        self.record_remove(&old);
+        self.live.fetch_sub(1, Ordering::Release);
+        self.tombstones.fetch_add(1, Ordering::Relaxed);
+        Some(old)
+    }
+
+    /// After deletes, with no shard lock held: purges expired tombstones when due.
+    fn after_deletes(&self, now: Duration) {
         if self.tombstones.load(Ordering::Relaxed) > TOMBSTONE_PURGE_THRESHOLD {
             let due = self.next_purge_ns.load(Ordering::Relaxed);
             if u128::from(due) <= now.as_nanos() {
                 self.purge_expired();
             }
         }
-        Some(removed)
+    }
+
+    /// The index of the shard that holds `key`.
+    pub(crate) fn shard_of(&self, key: &[u8]) -> usize {
+        ((self.hasher.hash_one(key) >> 32) as usize) & (self.shards.len() - 1)
+    }
+
+    /// The number of shards.
+    pub(crate) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Write access to the shards `wanted[i] == true`, all locked together (in ascending
+    /// order) until the writer is finished: a change set applied through it becomes visible to
+    /// lookups at once (two-phase locking). More shards are locked on demand. The pool's
+    /// health index is not brought up to date: the caller does that once, for the whole set.
+    pub(crate) fn writer(&self, wanted: &[bool]) -> PoolWriter<'_> {
+        let mut w = PoolWriter {
+            pool: self,
+            guards: (0..self.shards.len()).map(|_| None).collect(),
+            now: self.clock.now(),
+            deleted: false,
+        };
+        for (i, _) in wanted.iter().enumerate().filter(|(_, w)| **w) {
+            w.lock(i);
+        }
+        w
     }
 
     /// Removes tombstones older than the TTL; returns how many were removed.
@@ -448,29 +516,9 @@ impl Pool {
     /// Removes everything, tombstones included; returns the routes that were live, so the
     /// caller drops them outside every lock.
     pub fn clear(&self) -> Vec<Arc<Route>> {
-        let guards: Vec<_> = self.shards.iter().map(|s| s.0.write()).collect();
-        if let Some((index, rank)) = &self.index {
-            // While every shard is locked: no change of this pool can come between.
-            index.record_clear(*rank);
-        }
-        if let Some(hosts) = &self.host_index {
-            hosts.record_clear();
-        }
-        let mut out = Vec::with_capacity(self.size());
-        let mut taken = Vec::with_capacity(guards.len());
-        for mut g in guards {
-            taken.push(std::mem::take(&mut *g));
-        }
-        self.live.store(0, Ordering::Release);
-        self.tombstones.store(0, Ordering::Relaxed);
-        self.next_purge_ns.store(0, Ordering::Relaxed);
-        // `taken` holds the maps; the guards are gone, so routes drop outside the locks.
-        for table in taken {
-            out.extend(table.into_iter().filter_map(|e| match e.slot {
-                Slot::Live(r) => Some(r),
-                Slot::Dead(_) => None,
-            }));
-        }
+        let mut w = self.writer(&vec![true; self.shards.len()]);
+        let out = w.clear();
+        w.finish();
         self.sync_index();
         out
     }
@@ -516,6 +564,108 @@ pub fn sort_by_alias_then_key(routes: &mut [Arc<Route>]) {
             })
         })
     });
+}
+
+type WriteGuard<'a> = crossbeam_utils::sync::ShardedLockWriteGuard<'a, HashTable<Entry>>;
+
+/// Write access to some of a pool's shards, held together until [`PoolWriter::finish`] (see
+/// [`Pool::writer`]). Each method locks the shard it needs if it is not locked yet.
+pub(crate) struct PoolWriter<'a> {
+    pool: &'a Pool,
+    guards: Vec<Option<WriteGuard<'a>>>,
+    now: Duration,
+    deleted: bool,
+}
+
+impl<'a> PoolWriter<'a> {
+    fn lock(&mut self, i: usize) -> &mut HashTable<Entry> {
+        let pool = self.pool;
+        self.guards[i].get_or_insert_with(|| pool.shards[i].0.write())
+    }
+
+    /// As [`Pool::add`].
+    pub(crate) fn add(
+        &mut self,
+        key: &str,
+        priority: i32,
+        route: Arc<Route>,
+        only_if_absent: bool,
+        on_insert: impl FnOnce(),
+    ) -> Added {
+        let (pool, now) = (self.pool, self.now);
+        let hash = pool.hasher.hash_one(key.as_bytes());
+        let table = self.lock(((hash >> 32) as usize) & (pool.shards.len() - 1));
+        pool.add_in(
+            table,
+            hash,
+            now,
+            key,
+            priority,
+            route,
+            only_if_absent,
+            on_insert,
+        )
+    }
+
+    /// As [`Pool::del`].
+    pub(crate) fn del(&mut self, key: &str) -> Option<Arc<Route>> {
+        let (pool, now) = (self.pool, self.now);
+        let hash = pool.hasher.hash_one(key.as_bytes());
+        let table = self.lock(((hash >> 32) as usize) & (pool.shards.len() - 1));
+        let removed = pool.del_in(table, hash, now, key);
+        self.deleted |= removed.is_some();
+        removed
+    }
+
+    /// The keys of the live routes for which `f` is true (every shard is locked first).
+    pub(crate) fn live_keys(&mut self, mut f: impl FnMut(&Route) -> bool) -> Vec<Box<str>> {
+        let mut out = Vec::new();
+        for i in 0..self.guards.len() {
+            for e in self.lock(i).iter() {
+                if let Slot::Live(r) = &e.slot {
+                    if f(r) {
+                        out.push(e.key.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// As [`Pool::clear`] (every shard is locked first).
+    pub(crate) fn clear(&mut self) -> Vec<Arc<Route>> {
+        for i in 0..self.guards.len() {
+            self.lock(i);
+        }
+        let pool = self.pool;
+        if let Some((index, rank)) = &pool.index {
+            // While every shard is locked: no change of this pool can come between.
+            index.record_clear(*rank);
+        }
+        if let Some(hosts) = &pool.host_index {
+            hosts.record_clear();
+        }
+        let mut out = Vec::with_capacity(pool.size());
+        for g in self.guards.iter_mut().flatten() {
+            // Routes are moved out, not dropped: they go after the locks are released.
+            out.extend(g.drain().filter_map(|e| match e.slot {
+                Slot::Live(r) => Some(r),
+                Slot::Dead(_) => None,
+            }));
+        }
+        pool.live.store(0, Ordering::Release);
+        pool.tombstones.store(0, Ordering::Relaxed);
+        pool.next_purge_ns.store(0, Ordering::Relaxed);
+        out
+    }
+
+    /// Releases the shard locks, then purges expired tombstones when due.
+    pub(crate) fn finish(mut self) {
+        self.guards.clear();
+        if self.deleted {
+            self.pool.after_deletes(self.now);
+        }
+    }
 }
 
 #[cfg(test)]

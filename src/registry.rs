@@ -1,31 +1,43 @@
 //! The registry: three pools (HTTP, STREAM, EXCLUDED), lookups across them, iteration, health
 //! and by-provider JSON, the Proxmox inventory, and a generation counter for change detection.
 
+use crate::changelog::{ChangeLog, ChangeOp, Changes};
 use crate::clock::{Clock, SystemClock};
+use crate::commit::Commit;
 use crate::error::{quote, Error, Result};
 use crate::health::HealthFormat;
 use crate::health_index::HealthIndex;
 use crate::host::RouteDomains;
 use crate::host_index::HostIndex;
+use crate::notify::{Callback, Notifier};
 pub use crate::pool::Added;
 use crate::pool::Pool;
 use crate::proxmox::Inventory;
 use crate::route::{Identity, Kind, Route};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 
 /// A route registry. All methods take `&self` and are safe to call from any thread.
 pub struct Registry {
-    pools: [Pool; 3],
-    generation: AtomicU64,
-    inventory: RwLock<Arc<Inventory>>,
+    pub(crate) pools: [Pool; 3],
+    pub(crate) generation: AtomicU64,
+    pub(crate) inventory: RwLock<Arc<Inventory>>,
     /// Every live route sorted for the health JSON; the pools keep it up to date.
-    health_index: Arc<HealthIndex>,
+    pub(crate) health_index: Arc<HealthIndex>,
+    /// The commit lock (see `commit.rs`): writers hold it to apply a change set, multi-route
+    /// reads to take their snapshot. It guards the scratch list of the set's records.
+    pub(crate) commit: RwLock<Vec<crate::changelog::Change>>,
+    /// Seqlock sequence for lock-free counts: odd while a change set is being applied.
+    pub(crate) seq: AtomicU64,
+    /// The change log. Lock order: commit → log.
+    pub(crate) log: Mutex<ChangeLog>,
+    /// Subscribers to commits.
+    pub(crate) notifier: Arc<Notifier>,
     /// The HTTP routes by key as a host name, and the route domains, for `find_http_route`;
     /// the HTTP pool keeps it up to date.
-    host_index: Arc<HostIndex>,
+    pub(crate) host_index: Arc<HostIndex>,
 }
 
 static GLOBAL: LazyLock<Registry> = LazyLock::new(Registry::new);
@@ -70,6 +82,10 @@ impl Registry {
             inventory: RwLock::new(Arc::new(Inventory::default())),
             health_index,
             host_index,
+            commit: RwLock::new(Vec::new()),
+            seq: AtomicU64::new(0),
+            log: Mutex::new(ChangeLog::default()),
+            notifier: Arc::new(Notifier::default()),
         }
     }
 
@@ -83,12 +99,8 @@ impl Registry {
         &self.pools[kind.index()]
     }
 
-    fn bump(&self) {
-        // After the change is visible, so a reader that sees the new number sees the change.
-        self.generation.fetch_add(1, Ordering::Release);
-    }
-
-    /// A number that changes on every mutation (add, del, clear, inventory load, route
+    /// The generation: + 1 per committed change set (an add that registered a route, a del
+    /// that removed one, a clear that removed something, an inventory load, a batch, new route
     /// domains).
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
@@ -113,6 +125,8 @@ impl Registry {
     }
 
     fn add_inner(&self, route: &Arc<Route>, only_if_absent: bool) -> Added {
+        // The commit lock first, then the route's draft (the order a batch takes them in).
+        let mut commit = Commit::begin(self);
         let mut reg = route.begin_registration();
         let id = reg.identity();
         let (kind, priority) = (id.kind(), id.priority());
@@ -128,20 +142,16 @@ impl Registry {
                     reg.freeze(link)
                 });
         drop(reg);
-        let verb = match &outcome {
+        let op = match &outcome {
             Added::Kept(_) => None,
-            Added::Added => Some("added"),
-            Added::Reloaded => Some("reloaded"),
-            Added::Replaced(_) => Some("replaced"),
+            Added::Added => Some(ChangeOp::Added),
+            Added::Reloaded => Some(ChangeOp::Reloaded),
+            Added::Replaced(_) => Some(ChangeOp::Replaced),
         };
-        if let Some(verb) = verb {
-            self.bump();
-            log::debug!(
-                "{}: {verb} {}",
-                kind.pool_name(),
-                ident(route).display_name()
-            );
+        if let Some(op) = op {
+            commit.record(op, kind, Some(Arc::clone(route)));
         }
+        commit.finish().done();
         outcome
     }
 
@@ -149,20 +159,19 @@ impl Registry {
     /// `RR_NOT_FOUND` (naming the key, at most 64 characters of it, and the pool) if no live
     /// route has that key.
     pub fn del(&self, kind: Kind, key: &str) -> Result<Arc<Route>> {
-        let Some(removed) = self.pool(kind).del(key) else {
-            return Err(Error::not_found(format!(
+        let mut commit = Commit::begin(self);
+        let removed = self.pool(kind).del(key);
+        if let Some(r) = &removed {
+            commit.record(ChangeOp::Removed, kind, Some(Arc::clone(r)));
+        }
+        commit.finish().done();
+        removed.ok_or_else(|| {
+            Error::not_found(format!(
                 "no route with key {} in {}",
                 quote(key),
                 kind.pool_name()
-            )));
-        };
-        self.bump();
-        log::debug!(
-            "{}: removed {}",
-            kind.pool_name(),
-            ident(&removed).display_name()
-        );
-        Ok(removed)
+            ))
+        })
     }
 
     /// Deletes by `route`'s key in `route`'s pool (whatever route holds that key now), as
@@ -172,19 +181,43 @@ impl Registry {
         self.del(kind, &key)
     }
 
-    /// Empties `kind`'s pool, tombstones included.
+    /// Empties `kind`'s pool, tombstones included: one change set (none when the pool held no
+    /// live route).
     pub fn pool_clear(&self, kind: Kind) {
-        let removed = self.pool(kind).clear();
-        self.bump();
-        log::debug!("{}: cleared {} routes", kind.pool_name(), removed.len());
-        drop(removed);
+        self.clear_kinds(&[kind]);
     }
 
-    /// Empties all three pools.
+    /// Empties all three pools: one change set, with a `Cleared` record per pool that held
+    /// live routes.
     pub fn clear(&self) {
-        for kind in Kind::ALL {
-            self.pool_clear(kind);
+        self.clear_kinds(&Kind::ALL);
+    }
+
+    fn clear_kinds(&self, kinds: &[Kind]) {
+        let mut commit = Commit::begin(self);
+        // Every shard of these pools locked together, so lookups see the pools emptied at once.
+        let mut writers: Vec<_> = kinds
+            .iter()
+            .map(|&k| {
+                let pool = self.pool(k);
+                (k, pool.writer(&vec![true; pool.shard_count()]))
+            })
+            .collect();
+        let mut removed = Vec::new();
+        for (kind, w) in &mut writers {
+            let gone = w.clear();
+            if !gone.is_empty() {
+                commit.record(ChangeOp::Cleared, *kind, None);
+                log::debug!("{}: cleared {} routes", kind.pool_name(), gone.len());
+            }
+            removed.push(gone);
         }
+        for (_, w) in writers {
+            w.finish();
+        }
+        commit.sync_index_on_publish();
+        commit.finish().done();
+        drop(removed);
     }
 
     /// Removes expired tombstones from every pool; returns how many.
@@ -230,8 +263,12 @@ impl Registry {
     pub fn set_route_domains<S: AsRef<[u8]>>(&self, domains: &[S]) -> Result<()> {
         let new = RouteDomains::parse(domains)?;
         let n = new.iter().count();
+        // A change set of its own, with no change record (no route changed): the generation
+        // moves, since answers of `find_http_route` may change.
+        let mut commit = Commit::begin(self);
         let _old = self.host_index.set_domains(new);
-        self.bump();
+        commit.bump_without_record();
+        commit.finish().done();
         log::debug!("http_routes: route domains set ({n})");
         Ok(())
     }
@@ -251,24 +288,44 @@ impl Registry {
 
     /// HTTP + STREAM sizes.
     pub fn num_active_routes(&self) -> usize {
-        self.pools[0].size() + self.pools[1].size()
+        self.counts(|| self.pools[0].size() + self.pools[1].size())
     }
 
     /// HTTP + STREAM + EXCLUDED sizes.
     pub fn num_all_routes(&self) -> usize {
-        self.num_active_routes() + self.pools[2].size()
+        self.counts(|| self.pools.iter().map(Pool::size).sum())
     }
 
-    /// Visits the live routes of `kinds`, one pool's snapshot at a time, outside every lock;
+    /// The number of live routes in `kind`'s pool (never counting half a change set).
+    pub fn pool_size(&self, kind: Kind) -> usize {
+        self.counts(|| self.pool(kind).size())
+    }
+
+    /// The live routes of `kinds` (pool after pool, each in no particular order), all at one
+    /// generation, which is returned with them.
+    pub fn snapshot(&self, kinds: &[Kind]) -> (Vec<Arc<Route>>, u64) {
+        self.at_one_generation(|| {
+            let mut out = Vec::with_capacity(kinds.iter().map(|&k| self.pool(k).size()).sum());
+            for &kind in kinds {
+                out.extend(self.pool(kind).snapshot());
+            }
+            out
+        })
+    }
+
+    /// The live routes of `kind`'s pool sorted by alias, then key (the seed's `Slice`).
+    pub fn pool_sorted(&self, kind: Kind) -> Vec<Arc<Route>> {
+        self.at_one_generation(|| self.pool(kind).sorted()).0
+    }
+
+    /// Visits the live routes of `kinds` (a snapshot at one generation) outside every lock;
     /// `f` returns false to stop. Returns how many routes `f` was called with.
     pub fn iter_kinds(&self, kinds: &[Kind], mut f: impl FnMut(&Arc<Route>) -> bool) -> usize {
         let mut visited = 0;
-        for &kind in kinds {
-            for r in self.pool(kind).snapshot() {
-                visited += 1;
-                if !f(&r) {
-                    return visited;
-                }
+        for r in self.snapshot(kinds).0 {
+            visited += 1;
+            if !f(&r) {
+                break;
             }
         }
         visited
@@ -278,7 +335,7 @@ impl Registry {
     /// from one snapshot, outside every lock; `f` returns false to stop. Returns how many
     /// routes `f` was called with (including the call that returned false).
     pub fn iter_sorted(&self, kind: Kind, f: impl FnMut(&Arc<Route>) -> bool) -> usize {
-        visit_each(self.pool(kind).sorted(), f)
+        visit_each(self.pool_sorted(kind), f)
     }
 
     /// Visits the routes of all three pools in [`Registry::by_provider_routes`] order, as
@@ -300,8 +357,8 @@ impl Registry {
     /// Provider name → keys of its routes over all three pools, each list sorted.
     pub fn by_provider(&self) -> BTreeMap<String, Vec<String>> {
         let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for pool in &self.pools {
-            for r in pool.snapshot() {
+        for r in self.snapshot(&Kind::ALL).0 {
+            {
                 let id = ident(&r);
                 map.entry(id.provider().to_string())
                     .or_default()
@@ -317,9 +374,10 @@ impl Registry {
     /// The routes of all three pools ordered by provider, then key, then pool (HTTP, STREAM,
     /// EXCLUDED): the order in which `by_provider` lists them, with the routes themselves.
     pub fn by_provider_routes(&self) -> Vec<Arc<Route>> {
+        let (snapshots, _) = self.at_one_generation(|| self.pools.each_ref().map(Pool::snapshot));
         let mut all: Vec<(usize, Arc<Route>)> = Vec::new();
-        for (i, pool) in self.pools.iter().enumerate() {
-            all.extend(pool.snapshot().into_iter().map(|r| (i, r)));
+        for (i, snapshot) in snapshots.into_iter().enumerate() {
+            all.extend(snapshot.into_iter().map(|r| (i, r)));
         }
         all.sort_by(|(pa, a), (pb, b)| {
             let (a, b) = (ident(a), ident(b));
@@ -334,7 +392,7 @@ impl Registry {
 
     /// `by_provider` as Go's `encoding/json` renders `map[string][]string`.
     pub fn by_provider_json(&self) -> String {
-        let snapshots: Vec<_> = self.pools.iter().map(Pool::snapshot).collect();
+        let (snapshots, _) = self.at_one_generation(|| self.pools.each_ref().map(Pool::snapshot));
         let mut map: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for r in snapshots.iter().flatten() {
             let id = ident(r);
@@ -363,8 +421,10 @@ impl Registry {
     pub fn load_proxmox_json(&self, json: &[u8]) -> Result<()> {
         let inv = Arc::new(Inventory::from_json(json)?);
         let (nodes, resources) = (inv.nodes.len(), inv.resources.len());
+        let mut commit = Commit::begin(self);
         let _old = std::mem::replace(&mut *self.inventory.write(), inv);
-        self.bump();
+        commit.record(ChangeOp::Inventory, Kind::Http, None);
+        commit.finish().done();
         log::debug!("proxmox: loaded inventory of {nodes} nodes and {resources} resources");
         Ok(())
     }
@@ -372,6 +432,32 @@ impl Registry {
     /// The current Proxmox inventory.
     pub fn inventory(&self) -> Arc<Inventory> {
         Arc::clone(&self.inventory.read())
+    }
+
+    /// The change records after generation `since` (see [`ChangeLog::since`]).
+    pub fn changes_since(&self, since: u64) -> Result<Changes> {
+        let log = self.log.lock();
+        log.since(since, self.generation.load(Ordering::Acquire))
+    }
+
+    /// Sets the change log's capacity in records (at least 1; default 4096).
+    pub fn set_change_log_capacity(&self, records: usize) -> Result<()> {
+        let mut evicted = Vec::new();
+        let r = self.log.lock().set_capacity(records, &mut evicted);
+        drop(evicted);
+        r
+    }
+
+    /// Calls `f` with the new generation after every committed change set (see `notify.rs`
+    /// for the rules). Returns a token for [`Registry::unsubscribe`] (never 0).
+    pub fn subscribe(&self, f: Callback) -> u64 {
+        self.notifier.subscribe(f)
+    }
+
+    /// Ends a subscription: once this returns, its callback is not running (unless called
+    /// from inside that callback) and is never called again. False for an unknown token.
+    pub fn unsubscribe(&self, token: u64) -> bool {
+        self.notifier.unsubscribe(token)
     }
 }
 

@@ -195,7 +195,7 @@ pub fn live_routes() -> usize {
 }
 
 /// Checks a name-like field: non-empty (unless `allow_empty`), at most 255 bytes.
-fn check_name(what: &str, s: &str, allow_empty: bool) -> Result<()> {
+pub(crate) fn check_name(what: &str, s: &str, allow_empty: bool) -> Result<()> {
     if s.is_empty() && !allow_empty {
         return Err(Error::invalid(format!("{what} must not be empty")));
     }

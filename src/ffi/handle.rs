@@ -57,6 +57,12 @@ impl Castable for rr_ctx {
     const NAME: &'static str = "context";
 }
 
+impl Castable for super::batch::rr_batch {
+    type Ownership = OwnershipBox;
+    type RustType = crate::batch::Batch;
+    const NAME: &'static str = "batch";
+}
+
 impl Castable for rr_registry {
     type Ownership = OwnershipBox;
     type RustType = Registry;
@@ -384,7 +390,22 @@ plain! {
     *mut rr_registry => std::ptr::null_mut(),
     *mut rr_ctx => std::ptr::null_mut(),
     *mut rr_route => std::ptr::null_mut(),
+    *mut super::batch::rr_batch => std::ptr::null_mut(),
     *const u64 => std::ptr::null(),
+}
+
+/// Tokens and generations that can fail on bad input: 0 with a message.
+impl PanicOrDefault for Result<u64> {
+    type C = u64;
+    fn into_c(self) -> u64 {
+        self.unwrap_or_else(|e| {
+            fail(&e);
+            0
+        })
+    }
+    fn panic_value() -> u64 {
+        0
+    }
 }
 
 impl<T> NullParameterOrDefault for Result<T> {

@@ -24,6 +24,8 @@
 // trusted, as the header documents.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod batch;
+pub mod changes;
 pub mod context;
 mod handle;
 pub mod host;
@@ -60,6 +62,9 @@ pub const RR_INVALID_ARGUMENT: rr_status = 2;
 pub const RR_KEPT: rr_status = 3;
 /// An identity setter was called on a route already added to a registry.
 pub const RR_FROZEN: rr_status = 4;
+/// Change records after the generation asked for were dropped from the change log
+/// (`rr_changes_since`): take a snapshot (`rr_snapshot`) and continue from its generation.
+pub const RR_STALE: rr_status = 5;
 /// A panic inside the library was caught; the library stays usable.
 pub const RR_PANIC: rr_status = 255;
 

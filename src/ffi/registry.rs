@@ -138,7 +138,7 @@ pub extern "C" fn rr_purge_tombstones(reg: *mut rr_registry) -> usize {
 pub extern "C" fn rr_pool_size(reg: *const rr_registry, kind: rr_kind) -> usize {
     ffi_guard!("rr_pool_size", usize, {
         let reg = try_ref_from_ptr!(reg);
-        Kind::from_u32(kind).map_or(0, |kind| reg.pool(kind).size())
+        Kind::from_u32(kind).map_or(0, |kind| reg.pool_size(kind))
     })
 }
 
@@ -413,8 +413,10 @@ pub extern "C" fn rr_proxmox_load_json(
     })
 }
 
-/// A counter that changes on every mutation of the registry (add, del, clear, inventory load,
-/// `rr_set_route_domains`); lookups and health updates leave it alone. 0 for NULL.
+/// The registry's generation: + 1 per committed change set (an add that registered a route, a
+/// del that removed one, a clear that removed something, an inventory load, a batch commit that
+/// changed something, `rr_set_route_domains`); lookups, health updates and calls that change
+/// nothing leave it alone. 0 for NULL.
 #[no_mangle]
 pub extern "C" fn rr_generation(reg: *const rr_registry) -> u64 {
     ffi_guard!("rr_generation", u64, {

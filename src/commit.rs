@@ -1,0 +1,180 @@
+//! Committing change sets, and reading the registry at one generation.
+//!
+//! Every writer of a registry (add, del, clear, inventory load, batch) holds the registry's
+//! **commit lock** (the write side of a reader-writer lock) while it applies its change set,
+//! appends its records to the change log and bumps the generation. Reads that cover more than
+//! one route take the read side while they take their snapshot (never while they call back
+//! into the caller), so they see whole change sets only. Counts do not lock: they read the pool
+//! sizes between two reads of a sequence number that writers make odd while they apply
+//! (a seqlock), and retry (waiting on the read side) when a writer was in between. Single
+//! lookups take no registry-wide lock at all: a change set that touches several keys holds the
+//! write locks of all their shards together (two-phase locking), so lookups see it whole too.
+//! See docs/DESIGN.md ("Consistency") for the why and the cost.
+
+use crate::changelog::{Change, ChangeOp};
+use crate::registry::Registry;
+use crate::route::{Kind, Route};
+use parking_lot::RwLockWriteGuard;
+use std::sync::atomic::{fence, Ordering};
+use std::sync::Arc;
+
+/// A change set being committed: holds the commit lock; collects the records. Finishing it
+/// (or dropping it, when a panic unwinds through a writer) publishes what was applied.
+pub(crate) struct Commit<'a> {
+    reg: &'a Registry,
+    /// The commit lock; the scratch list of the set's records, reused from commit to commit.
+    guard: Option<RwLockWriteGuard<'a, Vec<Change>>>,
+    generation: u64,
+    /// Whether the health index must be brought up to date before publishing.
+    sync_index: bool,
+}
+
+/// What a finished commit leaves to do once every lock is released.
+#[must_use = "call `done` to log, drop and notify outside the locks"]
+pub(crate) struct Committed {
+    /// The new generation, or None when the set changed nothing.
+    pub generation: Option<u64>,
+    /// Records to log (only when DEBUG logging is on).
+    logged: Vec<Change>,
+    /// Records dropped from the log, let go of here.
+    evicted: Vec<Change>,
+    notify: Option<(Arc<crate::notify::Notifier>, u64)>,
+}
+
+impl<'a> Commit<'a> {
+    /// Takes the commit lock and marks the counts as being changed.
+    pub(crate) fn begin(reg: &'a Registry) -> Self {
+        let guard = reg.commit.write();
+        // Seqlock write side: odd while the pools change.
+        reg.seq.fetch_add(1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        let generation = reg.generation.load(Ordering::Relaxed) + 1;
+        Commit {
+            reg,
+            guard: Some(guard),
+            generation,
+            sync_index: false,
+        }
+    }
+
+    /// Records a change (in the order applied).
+    pub(crate) fn record(&mut self, op: ChangeOp, kind: Kind, route: Option<Arc<Route>>) {
+        let generation = self.generation;
+        if let Some(g) = self.guard.as_mut() {
+            g.push(Change {
+                generation,
+                op,
+                kind,
+                route,
+            });
+        }
+    }
+
+    /// The health index must be synced before the set is published (batch, clear).
+    pub(crate) fn sync_index_on_publish(&mut self) {
+        self.sync_index = true;
+    }
+
+    /// Publishes the set: records into the log, generation + 1 (if anything changed),
+    /// releases the lock.
+    pub(crate) fn finish(mut self) -> Committed {
+        self.publish()
+    }
+
+    fn publish(&mut self) -> Committed {
+        let reg = self.reg;
+        let mut out = Committed {
+            generation: None,
+            logged: Vec::new(),
+            evicted: Vec::new(),
+            notify: None,
+        };
+        let Some(mut guard) = self.guard.take() else {
+            return out;
+        };
+        if self.sync_index {
+            reg.health_index.sync();
+        }
+        if !guard.is_empty() {
+            let g = self.generation;
+            if log::log_enabled!(log::Level::Debug) {
+                out.logged.extend(guard.iter().cloned());
+            }
+            {
+                let mut log = reg.log.lock();
+                log.append(guard.drain(..), &mut out.evicted);
+                // After the change is visible, so a reader that sees the new number sees it.
+                reg.generation.store(g, Ordering::Release);
+            }
+            if reg.notifier.has_subscribers() && !std::thread::panicking() {
+                reg.notifier.enqueue(g);
+                out.notify = Some((Arc::clone(&reg.notifier), g));
+            }
+            out.generation = Some(g);
+        }
+        // Seqlock: even again, after every change of the set.
+        reg.seq.fetch_add(1, Ordering::Release);
+        drop(guard);
+        out
+    }
+}
+
+impl Drop for Commit<'_> {
+    fn drop(&mut self) {
+        // Only when a panic unwound through the writer: publish what was applied.
+        drop(self.publish());
+    }
+}
+
+impl Committed {
+    /// Logs, lets go of dropped records, and runs the subscribers' callbacks: call with no
+    /// lock held. Returns the new generation (None: nothing changed).
+    pub(crate) fn done(self) -> Option<u64> {
+        for c in &self.logged {
+            let verb = match c.op {
+                ChangeOp::Added => "added",
+                ChangeOp::Reloaded => "reloaded",
+                ChangeOp::Replaced => "replaced",
+                ChangeOp::Removed => "removed",
+                ChangeOp::Cleared | ChangeOp::Inventory => continue,
+            };
+            if let Some(id) = c.route.as_deref().and_then(Route::frozen_identity) {
+                log::debug!("{}: {verb} {}", c.kind.pool_name(), id.display_name());
+            }
+        }
+        drop(self.logged);
+        drop(self.evicted);
+        if let Some((n, g)) = self.notify {
+            n.deliver(g);
+        }
+        self.generation
+    }
+}
+
+impl Registry {
+    /// Runs `f` with the commit lock read-held: no change set is half-applied meanwhile.
+    /// Returns its result and the generation it saw.
+    pub(crate) fn at_one_generation<R>(&self, f: impl FnOnce() -> R) -> (R, u64) {
+        let _g = self.commit.read();
+        fault_point!("registry.read");
+        let r = f();
+        (r, self.generation.load(Ordering::Acquire))
+    }
+
+    /// Runs `f` (which reads pool sizes) so that it sees no half-applied change set: a seqlock
+    /// read, waiting on the commit lock when a writer is in the middle of one.
+    pub(crate) fn counts<R>(&self, f: impl Fn() -> R) -> R {
+        loop {
+            let before = self.seq.load(Ordering::Acquire);
+            if before & 1 == 0 {
+                let r = f();
+                fence(Ordering::Acquire);
+                if self.seq.load(Ordering::Relaxed) == before {
+                    return r;
+                }
+            }
+            // A writer is applying a change set: wait until it is done.
+            drop(self.commit.read());
+        }
+    }
+}
