@@ -108,8 +108,8 @@ fn identity_of(route: &Route) -> (Kind, Box<str>) {
 }
 
 impl Registry {
-    /// Commits `batch` as one change set: first the removals of `replace_provider`, then the
-    /// entries in the order they were put in (the rules of `add` and `del` apply, in order).
+    /// Commits `batch` as one change set: first the removals of `replace_provider` (pool by
+    /// pool, keys in bytewise order), then the entries in the order they were put in (the rules of `add` and `del` apply, in order).
     /// Returns the registry's generation after the commit (unchanged when the batch changed
     /// nothing). A batch commits once: again is `InvalidArgument`.
     pub fn commit_batch(&self, batch: &Batch) -> Result<u64> {
@@ -144,10 +144,12 @@ impl Registry {
         if !providers.is_empty() {
             for kind in Kind::ALL {
                 let w = &mut writers[kind.index()];
-                let victims = w.live_keys(|r| {
+                let mut victims = w.live_keys(|r| {
                     let provider = r.frozen_identity().map(|i| i.provider().as_str());
                     provider.is_some_and(|p| providers.iter().any(|q| **q == *p))
                 });
+                // Removal records in a fixed order: pool, then key (bytewise).
+                victims.sort_unstable();
                 for key in victims {
                     if readded.contains(&(kind, key.clone())) {
                         continue;

@@ -144,8 +144,12 @@ fn generation_changes_on_mutations_only() {
     assert_ne!(g2, g3);
     assert!(reg.load_proxmox_json(b"nope").is_err());
     assert_eq!(reg.generation(), g3);
+    reg.clear(); // nothing live: no change
+    assert_eq!(reg.generation(), g3);
+    reg.add(&http("b"));
+    let g4 = reg.generation();
     reg.clear();
-    assert_ne!(reg.generation(), g3);
+    assert_eq!(reg.generation(), g4 + 1);
 }
 
 #[test]
@@ -363,8 +367,17 @@ fn health_json_shows_new_health_at_once_and_never_holds_deleted_routes() {
         .contains(r#""a":"healthy""#));
     a.set_health(HealthStatus::Error, Duration::ZERO, Duration::ZERO, b"boom");
     assert!(reg.health_json(HealthFormat::Full).contains("boom"));
-    // A delete drops the cached order with its references.
+    // A delete drops the index's references (the change log keeps one, in its REMOVED
+    // record, until the record is dropped: capacity 1, so at the next commit).
+    reg.set_change_log_capacity(1).unwrap();
     reg.del(Kind::Http, "a").unwrap();
+    assert_eq!(
+        Arc::strong_count(&a),
+        2,
+        "the test and the change log hold the deleted route"
+    );
+    reg.add(&http("z"));
+    reg.del(Kind::Http, "z").unwrap();
     assert_eq!(
         Arc::strong_count(&a),
         1,
@@ -392,6 +405,9 @@ fn health_routes_follow_replacement_key_changes_and_pool_clears() {
         reg.health_json(HealthFormat::Simple),
         r#"{"new-name":"unknown"}"#
     );
+    // The change log holds the routes its records name; keep none of them.
+    reg.set_change_log_capacity(1).unwrap();
+    reg.add(&http("other"));
     assert_eq!(
         Arc::strong_count(&old),
         1,
