@@ -67,6 +67,7 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --all-targets --features fault-injection -- -D warnings
 	$(CARGO) clippy --all-targets --features linearizability-bug -- -D warnings
+	$(CARGO) clippy --all-targets --features batch-atomicity-bug -- -D warnings
 
 test: deps lint test-rust test-abi test-c test-go test-python test-install test-go-outside test-wheel test-docs
 	@echo "make test: all suites passed"
@@ -76,6 +77,8 @@ test-rust:
 	$(CARGO) test --release --features fault-injection --test fault_injection
 	@# The checker must catch a deliberately broken pool (a check-then-act race in add).
 	$(CARGO) test --release --features linearizability-bug --test linearizability broken_pool_is_caught
+	@# ...and a batch commit that lets readers see half of it.
+	$(CARGO) test --release --features batch-atomicity-bug --test linearizability broken_batch_is_caught
 
 test-abi: lib
 	./scripts/check-abi.sh

@@ -31,9 +31,8 @@ pub struct Batch {
     state: Mutex<State>,
 }
 
-/// With the test-only `batch-atomicity-bug` feature, a batch is committed entry by entry, each
-/// as its own change set, with a pause between: readers can see half of it.
-/// tests/linearizability.rs must catch this.
+/// With the test-only `batch-atomicity-bug` feature, a batch commit lets go of its locks between
+/// two entries: readers can see half of it. tests/linearizability.rs must catch this.
 #[cfg(feature = "batch-atomicity-bug")]
 static SPLIT_COMMIT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
@@ -116,10 +115,6 @@ impl Registry {
         let State {
             entries, providers, ..
         } = batch.take()?;
-        #[cfg(feature = "batch-atomicity-bug")]
-        if SPLIT_COMMIT.load(std::sync::atomic::Ordering::Relaxed) {
-            return Ok(self.commit_split(entries, providers));
-        }
         let mut commit = Commit::begin(self);
         // Which shards to lock: every one when routes of a provider must be found, else those of
         // the entries' keys. All are locked (in pool and shard order) before anything changes.
@@ -163,6 +158,17 @@ impl Registry {
         }
         let inventory = self.inventory();
         for e in entries {
+            #[cfg(feature = "batch-atomicity-bug")]
+            if SPLIT_COMMIT.load(std::sync::atomic::Ordering::Relaxed) {
+                // The bug: between two entries, let go of every lock (the change set so far
+                // becomes visible), let other threads run, then go on.
+                for w in
+                    std::mem::replace(&mut writers, Kind::ALL.map(|k| self.pool(k).writer(&[])))
+                {
+                    w.finish();
+                }
+                commit.pause();
+            }
             match e {
                 Entry::Add(route) => {
                     let mut reg = route.begin_registration();
@@ -209,35 +215,5 @@ impl Registry {
         let generation = committed.done().unwrap_or_else(|| self.generation());
         drop(removed);
         Ok(generation)
-    }
-
-    /// The broken commit of the `batch-atomicity-bug` feature: entry by entry.
-    #[cfg(feature = "batch-atomicity-bug")]
-    fn commit_split(&self, entries: Vec<Entry>, providers: Vec<Box<str>>) -> u64 {
-        let readded: HashSet<(Kind, Box<str>)> = entries
-            .iter()
-            .filter_map(|e| match e {
-                Entry::Add(r) => Some(identity_of(r)),
-                Entry::Del(..) => None,
-            })
-            .collect();
-        for (r, kind) in self.snapshot(&Kind::ALL).0.iter().map(|r| (r, r.kind())) {
-            let (provider, key) =
-                r.with_identity(|i| (i.provider().to_string(), i.key().to_string()));
-            if providers.iter().any(|p| **p == *provider)
-                && !readded.contains(&(kind, key.clone().into()))
-            {
-                self.del(kind, &key);
-                std::thread::yield_now();
-            }
-        }
-        for e in entries {
-            match e {
-                Entry::Add(r) => drop(self.add(&r)),
-                Entry::Del(kind, key) => drop(self.del(kind, &key)),
-            }
-            std::thread::yield_now();
-        }
-        self.generation()
     }
 }

@@ -27,6 +27,10 @@ pub(crate) struct Commit<'a> {
     generation: u64,
     /// Whether the health index must be brought up to date before publishing.
     sync_index: bool,
+    /// With the `batch-atomicity-bug` feature, writers stay serialized by this lock while a
+    /// paused batch lets readers in (so generations stay right and only readers see the bug).
+    #[cfg(feature = "batch-atomicity-bug")]
+    _writers: parking_lot::MutexGuard<'a, ()>,
 }
 
 /// What a finished commit leaves to do once every lock is released.
@@ -44,6 +48,8 @@ pub(crate) struct Committed {
 impl<'a> Commit<'a> {
     /// Takes the commit lock and marks the counts as being changed.
     pub(crate) fn begin(reg: &'a Registry) -> Self {
+        #[cfg(feature = "batch-atomicity-bug")]
+        let writers = reg.bug_writers.lock();
         let guard = reg.commit.write();
         // Seqlock write side: odd while the pools change.
         reg.seq.fetch_add(1, Ordering::Relaxed);
@@ -54,6 +60,8 @@ impl<'a> Commit<'a> {
             guard: Some(guard),
             generation,
             sync_index: false,
+            #[cfg(feature = "batch-atomicity-bug")]
+            _writers: writers,
         }
     }
 
@@ -73,6 +81,20 @@ impl<'a> Commit<'a> {
     /// The health index must be synced before the set is published (batch, clear).
     pub(crate) fn sync_index_on_publish(&mut self) {
         self.sync_index = true;
+    }
+
+    /// The bug of the test-only `batch-atomicity-bug` feature: makes what was applied so far
+    /// visible to readers (index synced, counts even, commit lock released), lets other threads
+    /// run, then takes the lock again. Records and generation are still published at the end.
+    #[cfg(feature = "batch-atomicity-bug")]
+    pub(crate) fn pause(&mut self) {
+        self.reg.health_index.sync();
+        self.reg.seq.fetch_add(1, Ordering::Release);
+        self.guard = None;
+        std::thread::yield_now();
+        self.guard = Some(self.reg.commit.write());
+        self.reg.seq.fetch_add(1, Ordering::Relaxed);
+        fence(Ordering::Release);
     }
 
     /// Publishes the set: records into the log, generation + 1 (if anything changed),

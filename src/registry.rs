@@ -38,6 +38,9 @@ pub struct Registry {
     /// The HTTP routes by key as a host name, and the route domains, for `find_http_route`;
     /// the HTTP pool keeps it up to date.
     pub(crate) host_index: Arc<HostIndex>,
+    /// See `Commit` (test-only feature).
+    #[cfg(feature = "batch-atomicity-bug")]
+    pub(crate) bug_writers: Mutex<()>,
 }
 
 static GLOBAL: LazyLock<Registry> = LazyLock::new(Registry::new);
@@ -86,6 +89,8 @@ impl Registry {
             seq: AtomicU64::new(0),
             log: Mutex::new(ChangeLog::default()),
             notifier: Arc::new(Notifier::default()),
+            #[cfg(feature = "batch-atomicity-bug")]
+            bug_writers: Mutex::new(()),
         }
     }
 
