@@ -152,6 +152,17 @@ impl Committed {
     /// Logs, lets go of dropped records, and runs the subscribers' callbacks: call with no
     /// lock held. Returns the new generation (None: nothing changed).
     pub(crate) fn done(self) -> Option<u64> {
+        /// Takes the generation out of the delivery queue if a panic (a Rust logger's) comes
+        /// before it is delivered, so that later writers do not wait for it.
+        struct Pending(Option<(Arc<crate::notify::Notifier>, u64)>);
+        impl Drop for Pending {
+            fn drop(&mut self) {
+                if let Some((n, g)) = self.0.take() {
+                    n.withdraw(g);
+                }
+            }
+        }
+        let mut pending = Pending(self.notify);
         for c in &self.logged {
             let verb = match c.op {
                 ChangeOp::Added => "added",
@@ -166,7 +177,7 @@ impl Committed {
         }
         drop(self.logged);
         drop(self.evicted);
-        if let Some((n, g)) = self.notify {
+        if let Some((n, g)) = pending.0.take() {
             n.deliver(g);
         }
         self.generation

@@ -3,6 +3,8 @@
 //! Run with `cargo test --features fault-injection --test fault_injection`.
 
 use route_registry::fault::set_target;
+use route_registry::ffi::batch::*;
+use route_registry::ffi::changes::*;
 use route_registry::ffi::context::*;
 use route_registry::ffi::host::*;
 use route_registry::ffi::registry::*;
@@ -39,6 +41,7 @@ fn status_returning_exports_give_rr_panic_and_the_registry_stays_usable() {
     let reg = rr_registry_new();
     let r = http_route("a");
     let key = "a";
+    let batch = rr_batch_new();
     let cases: Vec<Call> = vec![
         ("rr_add", Box::new(|| rr_add(reg, r))),
         (
@@ -70,6 +73,28 @@ fn status_returning_exports_give_rr_panic_and_the_registry_stays_usable() {
             "rr_set_route_domains",
             Box::new(|| rr_set_route_domains(reg, std::ptr::null(), 0)),
         ),
+        (
+            "rr_changes_since",
+            Box::new(|| rr_changes_since(reg, 0, None, std::ptr::null_mut(), std::ptr::null_mut())),
+        ),
+        (
+            "rr_set_change_log_capacity",
+            Box::new(|| rr_set_change_log_capacity(reg, 10)),
+        ),
+        ("rr_unsubscribe", Box::new(|| rr_unsubscribe(reg, 1))),
+        ("rr_batch_add", Box::new(|| rr_batch_add(batch, r))),
+        (
+            "rr_batch_del_key",
+            Box::new(|| rr_batch_del_key(batch, RR_KIND_HTTP, key.as_ptr().cast(), 1)),
+        ),
+        (
+            "rr_batch_replace_provider",
+            Box::new(|| rr_batch_replace_provider(batch, key.as_ptr().cast(), 1)),
+        ),
+        (
+            "rr_batch_commit",
+            Box::new(|| rr_batch_commit(reg, batch, std::ptr::null_mut())),
+        ),
     ];
     for (name, call) in &cases {
         set_target(Some(name));
@@ -83,6 +108,15 @@ fn status_returning_exports_give_rr_panic_and_the_registry_stays_usable() {
     let got = rr_get(reg, key.as_ptr().cast(), 1);
     assert!(!got.is_null());
     rr_route_release(got);
+    // The batch was left as it was by the panicking calls, and commits.
+    assert_eq!(
+        rr_batch_del_key(batch, RR_KIND_HTTP, key.as_ptr().cast(), 1),
+        RR_OK
+    );
+    let mut g = 0;
+    assert_eq!(rr_batch_commit(reg, batch, &mut g), RR_OK);
+    assert_eq!((g, rr_num_active_routes(reg)), (2, 0));
+    rr_batch_free(batch);
     rr_route_release(r);
     rr_registry_free(reg);
 }
@@ -117,6 +151,11 @@ fn pointer_and_value_returning_exports_give_their_nothing_value() {
     assert_eq!(rr_abi_version(), 0);
     assert_eq!(rr_version().len, 0);
     assert!(!rr_version().ptr.is_null());
+    let mut gen = 7;
+    assert_eq!(rr_snapshot(reg, 4, None, std::ptr::null_mut(), &mut gen), 0);
+    assert!(rr_batch_new().is_null());
+    assert_eq!(rr_subscribe(reg, None, std::ptr::null_mut()), 0);
+    rr_batch_free(std::ptr::null_mut());
     rr_clear(reg); // void: nothing happens
     set_target(None);
     expect_panic_message("rr_clear");
@@ -203,6 +242,34 @@ fn panics_inside_the_core_while_holding_locks_leave_it_usable() {
     set_target(Some("pool.snapshot"));
     assert!(rr_by_provider_json(reg).is_null());
     expect_core_fault("rr_by_provider_json", "pool.snapshot");
+    set_target(None);
+    check_usable();
+
+    // A batch whose commit panics inside the pool (commit lock and shard locks held): every
+    // lock is released and the counts' sequence is even again (check_usable would hang).
+    let batch = rr_batch_new();
+    let (c, d) = (http_route("c"), http_route("d"));
+    assert_eq!(rr_batch_add(batch, c), RR_OK);
+    assert_eq!(rr_batch_add(batch, d), RR_OK);
+    let before = rr_generation(reg);
+    set_target(Some("pool.add"));
+    assert_eq!(rr_batch_commit(reg, batch, std::ptr::null_mut()), RR_PANIC);
+    expect_core_fault("rr_batch_commit", "pool.add");
+    set_target(None);
+    check_usable();
+    let mut next = 0;
+    assert_eq!(
+        rr_changes_since(reg, before, None, std::ptr::null_mut(), &mut next),
+        RR_OK
+    );
+    rr_batch_free(batch);
+    rr_route_release(c);
+    rr_route_release(d);
+
+    set_target(Some("registry.read"));
+    let mut gen = 0;
+    assert_eq!(rr_snapshot(reg, 4, None, std::ptr::null_mut(), &mut gen), 0);
+    expect_core_fault("rr_snapshot", "registry.read");
     set_target(None);
     check_usable();
 
