@@ -213,15 +213,18 @@ impl Registry {
             let gone = w.clear();
             if !gone.is_empty() {
                 commit.record(ChangeOp::Cleared, *kind, None);
-                log::debug!("{}: cleared {} routes", kind.pool_name(), gone.len());
             }
-            removed.push(gone);
+            removed.push((*kind, gone));
         }
         for (_, w) in writers {
             w.finish();
         }
         commit.sync_index_on_publish();
         commit.finish().done();
+        // Logged with no lock held: the logger may call back into the library.
+        for (kind, gone) in &removed {
+            log::debug!("{}: cleared {} routes", kind.pool_name(), gone.len());
+        }
         drop(removed);
     }
 

@@ -75,6 +75,8 @@ int main(int argc, char **argv) {
     printf("stress: ok\n");
     test_host();
     printf("host: ok\n");
+    test_changes();
+    printf("changes: ok\n");
 
     /* No route leaked anywhere in the process (registries, contexts, caller references). */
     CHECK(rr_live_routes() == live_at_start);

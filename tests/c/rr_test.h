@@ -59,5 +59,6 @@ rr_route *mk_route(rr_kind kind, const char *alias, const char *url);
 void test_vectors(const char *testdata_dir);
 void test_conformance(const char *table_path);
 void test_stress(void);
+void test_changes(void);
 
 #endif
