@@ -1,8 +1,10 @@
 //! Criterion benchmarks: lookups (core vs C ABI), host resolution, churn, iteration, health
-//! JSON. Run: `cargo bench --bench registry` (figures in BENCHMARKS.md); one group:
+//! JSON, change sets (reading one change record, committing a provider reload).
+//! Run: `cargo bench --bench registry` (figures in BENCHMARKS.md); one group:
 //! `cargo bench --bench registry -- host/`.
 
-use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
+use route_registry::ffi::changes::{rr_change, rr_changes_since};
 use route_registry::ffi::host::{rr_find_http_route, rr_set_route_domains};
 use route_registry::ffi::registry::{
     rr_add, rr_get, rr_health_json, rr_iter_all, rr_registry_free, rr_registry_new,
@@ -10,7 +12,7 @@ use route_registry::ffi::registry::{
 use route_registry::ffi::route::{rr_route_new, rr_route_release, rr_route_set_health};
 use route_registry::ffi::version::rr_string_free;
 use route_registry::ffi::{rr_registry, rr_route, rr_str, RR_HEALTH_FULL, RR_KIND_HTTP, RR_OK};
-use route_registry::{HealthFormat, HealthStatus, Kind, Registry, Route};
+use route_registry::{Batch, HealthFormat, HealthStatus, Kind, Registry, Route};
 use std::ffi::c_void;
 use std::sync::Arc;
 use std::time::Duration;
@@ -232,9 +234,81 @@ fn iteration_and_health(c: &mut Criterion) {
     rr_registry_free(reg);
 }
 
+unsafe extern "C" fn count_change(_c: *const rr_change, ud: *mut c_void) -> bool {
+    *ud.cast::<usize>() += 1;
+    true
+}
+
+fn file_route(key: &str) -> Arc<Route> {
+    let r = Route::new(Kind::Http, key, "http://10.0.0.1:80").unwrap();
+    r.set_provider("file").unwrap();
+    Arc::new(r)
+}
+
+fn change_sets(c: &mut Criterion) {
+    // One record after `since`, read through the C ABI, in a registry of 10 000 routes whose
+    // log is full (4096 records).
+    let reg = filled(10_000);
+    let r = file_route("one-more");
+    core(reg).add(&r);
+    let since = core(reg).generation() - 1;
+    c.bench_function("changes/since_one_record_abi", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            let mut next = 0u64;
+            rr_changes_since(
+                reg,
+                black_box(since),
+                Some(count_change),
+                (&mut n as *mut usize).cast(),
+                &mut next,
+            );
+            assert_eq!(n, 1);
+            next
+        })
+    });
+    rr_registry_free(reg);
+
+    // A provider reload: 9 000 routes of other providers, 1 000 of "file"; each commit replaces
+    // "file" with 1 000 routes, half under the keys of the previous set (REPLACED), half new
+    // (ADDED or RELOADED), so 500 are removed. Building the batch is not timed.
+    let reg = Registry::new();
+    for i in 0..9_000 {
+        reg.add(&Arc::new(
+            Route::new(Kind::Http, &alias(i), "http://10.0.0.1:80").unwrap(),
+        ));
+    }
+    let mut round = 0usize;
+    let set = |round: usize| {
+        let b = Batch::new();
+        b.replace_provider("file").unwrap();
+        for i in 0..1_000 {
+            b.add(file_route(&format!("file-{}", (i + round * 500) % 3_000)))
+                .unwrap();
+        }
+        b
+    };
+    reg.commit_batch(&set(0)).unwrap();
+    assert_eq!(reg.num_all_routes(), 10_000);
+    c.bench_function("batch/replace_provider_1000_into_10k", |b| {
+        b.iter_batched(
+            || {
+                round += 1;
+                set(round)
+            },
+            |batch| {
+                reg.commit_batch(&batch).unwrap();
+                batch
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    assert_eq!(reg.num_all_routes(), 10_000);
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
-    targets = lookups, host_resolution, churn, iteration_and_health
+    targets = lookups, host_resolution, churn, iteration_and_health, change_sets
 }
 criterion_main!(benches);

@@ -297,8 +297,8 @@ fn visit(
     })
 }
 
-/// Visits the live HTTP routes, then the STREAM ones. Each pool is visited as a snapshot taken
-/// under its lock; `f` runs outside every lock and may add, delete or look up. Returns how many
+/// Visits the live HTTP routes, then the STREAM ones, from a snapshot of both pools taken at one
+/// generation (never half of a change set, see `rr_snapshot`); `f` runs outside every lock and may add, delete or look up. Returns how many
 /// times `f` was called (including the call that returned false). 0 for NULL `reg` or `f`.
 #[no_mangle]
 pub extern "C" fn rr_iter_active(
