@@ -330,10 +330,12 @@ struct rr_route *rr_get_http_route_or_exact(const struct rr_registry *reg,
                                             const char *host,
                                             size_t host_len);
 
-// Visits the live HTTP routes, then the STREAM ones. Each pool is visited as a snapshot taken
-// under its lock; `f` runs outside every lock and may add, delete or look up. Returns how many
+// Visits the live HTTP routes, then the STREAM ones, from a snapshot of both pools taken at one
+// generation (never half of a change set, see `rr_snapshot`); `f` runs outside every lock and may add, delete or look up. Returns how many
 // times `f` was called (including the call that returned false). 0 for NULL `reg` or `f`.
-size_t rr_iter_active(const struct rr_registry *reg, rr_route_visitor f, void *user_data);
+size_t rr_iter_active(const struct rr_registry *reg,
+                      rr_route_visitor f,
+                      void *user_data);
 
 // As `rr_iter_active`, then the EXCLUDED routes.
 size_t rr_iter_all(const struct rr_registry *reg, rr_route_visitor f, void *user_data);
