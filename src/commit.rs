@@ -45,6 +45,12 @@ pub(crate) struct Committed {
     notify: Option<(Arc<crate::notify::Notifier>, u64)>,
 }
 
+thread_local! {
+    /// A spare list for the records a commit drops from the log, so that a commit in steady
+    /// state (log full: one set in, one out) allocates nothing.
+    static EVICTED: std::cell::Cell<Vec<Change>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 impl<'a> Commit<'a> {
     /// Takes the commit lock and marks the counts as being changed.
     pub(crate) fn begin(reg: &'a Registry) -> Self {
@@ -108,7 +114,8 @@ impl<'a> Commit<'a> {
         let mut out = Committed {
             generation: None,
             logged: Vec::new(),
-            evicted: Vec::new(),
+            // This thread's spare list (its capacity reused from commit to commit).
+            evicted: EVICTED.with(std::cell::Cell::take),
             notify: None,
         };
         let Some(mut guard) = self.guard.take() else {
@@ -176,7 +183,13 @@ impl Committed {
             }
         }
         drop(self.logged);
-        drop(self.evicted);
+        let mut evicted = self.evicted;
+        if !evicted.is_empty() {
+            // Dropping a route may run a finalizer that commits again on this thread: it then
+            // finds an empty spare list, which is fine.
+            evicted.clear();
+        }
+        EVICTED.with(|e| e.set(evicted));
         if let Some((n, g)) = pending.0.take() {
             n.deliver(g);
         }
