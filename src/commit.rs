@@ -182,17 +182,18 @@ impl Committed {
                 log::debug!("{}: {verb} {}", c.kind.pool_name(), id.display_name());
             }
         }
-        drop(self.logged);
-        let mut evicted = self.evicted;
-        if !evicted.is_empty() {
-            // Dropping a route may run a finalizer that commits again on this thread: it then
-            // finds an empty spare list, which is fine.
-            evicted.clear();
-        }
-        EVICTED.with(|e| e.set(evicted));
+        // Callbacks first: a route let go of below may run a finalizer that commits again on
+        // this thread, and that commit's callbacks must come after this one's.
         if let Some((n, g)) = pending.0.take() {
             n.deliver(g);
         }
+        drop(self.logged);
+        let mut evicted = self.evicted;
+        if !evicted.is_empty() {
+            // A finalizer that commits again finds an empty spare list, which is fine.
+            evicted.clear();
+        }
+        EVICTED.with(|e| e.set(evicted));
         self.generation
     }
 }

@@ -769,3 +769,29 @@ fn after_unsubscribe_returns_the_callback_is_not_running_and_never_runs_again() 
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }
+
+#[test]
+fn a_finalizer_that_commits_while_subscribed_does_not_deadlock() {
+    // A route whose last reference is the change log's: it is let go of when its record falls
+    // out of the log, after a commit, and its finalizer commits again.
+    let reg = Arc::new(Registry::new());
+    reg.set_change_log_capacity(1).unwrap();
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let c2 = calls.clone();
+    reg.subscribe(Arc::new(move |g| c2.lock().unwrap().push(g)));
+    let r = mk(Kind::Http, "victim", "", 0, 1);
+    let weak = Arc::downgrade(&reg);
+    r.set_finalizer(Some(Box::new(move |_| {
+        if let Some(reg) = weak.upgrade() {
+            reg.add(&mk(Kind::Http, "from-finalizer", "", 0, 2));
+        }
+    })))
+    .unwrap();
+    reg.add(&r);
+    drop(r);
+    reg.del(Kind::Http, "victim").unwrap(); // the log now holds the only reference
+    reg.add(&mk(Kind::Http, "other", "", 0, 3)); // drops it: the finalizer commits
+    assert_eq!(reg.generation(), 4);
+    assert_eq!(*calls.lock().unwrap(), vec![1, 2, 3, 4]);
+    assert!(reg.get("from-finalizer").is_some());
+}
