@@ -25,6 +25,9 @@
 // The ABI version: bumped on every incompatible change to the C ABI (see docs/ABI.md).
 #define RR_ABI_VERSION 1
 
+// A batch of adds and deletes. Opaque; `rr_batch_new` / `rr_batch_free`.
+typedef struct rr_batch rr_batch;
+
 // A route context. Opaque; `rr_with_route_context` / `rr_ctx_free`.
 typedef struct rr_ctx rr_ctx;
 
@@ -33,6 +36,13 @@ typedef struct rr_registry rr_registry;
 
 // A route. Opaque; reference-counted (`rr_route_retain` / `rr_route_release`).
 typedef struct rr_route rr_route;
+
+// A status code. `RR_OK` is 0; the message of the last failure on this thread is
+// `rr_last_error()`. Numbers never change, and a retired number is never reused.
+typedef uint32_t rr_status;
+
+// Which pool a route belongs to (passed as a plain integer; checked by the library).
+typedef uint32_t rr_kind;
 
 // A borrowed string: `len` bytes at `ptr`, followed by a NUL byte. Never a NULL `ptr`
 // (empty is `{"", 0}`). Who owns it and how long it lives is said by the function that
@@ -44,9 +54,32 @@ typedef struct rr_str {
     size_t len;
 } rr_str;
 
-// A status code. `RR_OK` is 0; the message of the last failure on this thread is
-// `rr_last_error()`. Numbers never change, and a retired number is never reused.
-typedef uint32_t rr_status;
+// One change record, borrowed for the duration of a visitor call.
+typedef struct rr_change {
+    // The generation of the change set the record belongs to.
+    uint64_t generation;
+    // An `rr_change_op`.
+    uint32_t op;
+    // The pool (an `rr_kind`).
+    uint32_t kind;
+    // The key; borrowed, valid during the visitor call; empty for CLEARED and INVENTORY.
+    struct rr_str key;
+    // The route; borrowed, valid during the visitor call (retain it to keep it); NULL for
+    // CLEARED and INVENTORY.
+    const struct rr_route *route;
+} rr_change;
+
+// Called for each change record with the record (borrowed for the call) and the caller's
+// `user_data`; returns false to stop.
+typedef bool (*rr_change_visitor)(const struct rr_change *c, void *user_data);
+
+// Called for each route of an iteration with a route borrowed for the duration of the call
+// (retain it to keep it) and the caller's `user_data`; returns false to stop.
+typedef bool (*rr_route_visitor)(const struct rr_route *r, void *user_data);
+
+// Called after every committed change set with the registry's new generation and the
+// `user_data` given to `rr_subscribe`.
+typedef void (*rr_change_fn)(uint64_t generation, void *user_data);
 
 // A log level, in the order of Rust's `log` crate.
 typedef uint32_t rr_log_level;
@@ -56,13 +89,6 @@ typedef uint32_t rr_log_level;
 // thread that logs, outside every lock of the library: it may call back into the library.
 typedef void (*rr_log_fn)(rr_log_level level, const char *msg, size_t len, void *user_data);
 
-// Which pool a route belongs to (passed as a plain integer; checked by the library).
-typedef uint32_t rr_kind;
-
-// Called for each route of an iteration with a route borrowed for the duration of the call
-// (retain it to keep it) and the caller's `user_data`; returns false to stop.
-typedef bool (*rr_route_visitor)(const struct rr_route *r, void *user_data);
-
 // Which health map `rr_health_json` renders (a plain integer; checked).
 typedef uint32_t rr_health_format;
 
@@ -71,6 +97,9 @@ typedef void (*rr_finalizer)(uint64_t user_data);
 
 // A health status: GoDoxy's bit flags (passed as a plain integer; checked).
 typedef uint32_t rr_health_status;
+
+// What a change record says happened (a plain integer).
+typedef uint32_t rr_change_op;
 
 // Success.
 #define RR_OK 0
@@ -87,6 +116,10 @@ typedef uint32_t rr_health_status;
 
 // An identity setter was called on a route already added to a registry.
 #define RR_FROZEN 4
+
+// Change records after the generation asked for were dropped from the change log
+// (`rr_changes_since`): take a snapshot (`rr_snapshot`) and continue from its generation.
+#define RR_STALE 5
 
 // A panic inside the library was caught; the library stays usable.
 #define RR_PANIC 255
@@ -145,9 +178,117 @@ typedef uint32_t rr_health_status;
 // Everything.
 #define RR_LOG_TRACE 5
 
+// A route was registered under a key that was absent (or whose tombstone had expired).
+#define RR_CHANGE_ADDED 0
+
+// A route was registered under a key deleted less than 1 s before.
+#define RR_CHANGE_RELOADED 1
+
+// A live route of lower or equal priority was replaced; `route` is the new one.
+#define RR_CHANGE_REPLACED 2
+
+// A route was deleted; `route` is the route that was removed.
+#define RR_CHANGE_REMOVED 3
+
+// A pool that held live routes was cleared: `key` empty, `route` NULL.
+#define RR_CHANGE_CLEARED 4
+
+// The Proxmox inventory was replaced: `key` empty, `route` NULL, `kind` 0.
+#define RR_CHANGE_INVENTORY 5
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// A new, empty batch, owned by the caller: free it with `rr_batch_free` (committed or not).
+// NULL only if a panic was caught.
+struct rr_batch *rr_batch_new(void);
+
+// Puts "add `r`" in the batch; the batch holds its own reference to `r` (the caller keeps
+// its own). At commit the route is added by the rules of `rr_add` (in batch order), and frozen
+// and linked if it is registered; its identity is read then. `RR_INVALID_ARGUMENT` for a NULL
+// batch or route, or a batch already committed; the batch is then unchanged and usable.
+rr_status rr_batch_add(struct rr_batch *b, struct rr_route *r);
+
+// Puts "delete the live route with `key` from `kind`'s pool" in the batch (at commit; nothing
+// if there is none then). `RR_INVALID_ARGUMENT` for a NULL batch, a bad kind, a NULL `key`
+// with a length, a key that is not UTF-8, empty, over 255 bytes or holds a NUL byte, or a
+// batch already committed; the batch is then unchanged and usable.
+rr_status rr_batch_del_key(struct rr_batch *b, rr_kind kind, const char *key, size_t len);
+
+// Marks the batch as the complete new set of `provider`'s routes: at commit, before the
+// batch's entries, every live route of that provider (in any pool) that the batch does not add
+// under the same (pool, key) is removed. Readers see the old set or the new one, never a mix.
+// May be called for several providers. `RR_INVALID_ARGUMENT` for a NULL batch, a provider
+// that is not UTF-8, over 255 bytes or holds a NUL byte, or a batch already committed.
+rr_status rr_batch_replace_provider(struct rr_batch *b, const char *provider, size_t len);
+
+// Commits the batch to `reg` as one change set under one generation: first the removals of
+// `rr_batch_replace_provider`, then the entries in order (priority and reload rules as for
+// `rr_add`; a route kept out gives no record). It cannot fail half-way. `*generation` (if not
+// NULL) is the registry's generation after the commit (unchanged when the batch changed
+// nothing). The batch is spent: free it with `rr_batch_free`. `RR_INVALID_ARGUMENT` for a
+// NULL registry or batch, or a batch already committed (nothing changes; `*generation` is
+// left alone).
+rr_status rr_batch_commit(struct rr_registry *reg, struct rr_batch *b, uint64_t *generation);
+
+// Frees a batch, committed or not (an uncommitted batch changes nothing), releasing its
+// references to routes. NULL is a no-op. The handle is invalid afterwards.
+void rr_batch_free(struct rr_batch *b);
+
+// Visits the change records with a generation after `since`, oldest first, outside every lock
+// (`f` may call back into the library). Records of one change set share its generation and
+// come in the order applied. `*next` (if `next` is not NULL) is set to the generation to pass
+// next time: the last change set all of whose records `f` saw (a set cut short by `f`
+// returning false is given again), or the current generation when `f` saw every record.
+// `f` may be NULL (then nothing is visited, and `*next` is `since`, unless there is nothing
+// to visit).
+//
+// `RR_STALE` when some records after `since` were already dropped from the log (bounded, see
+// `rr_set_change_log_capacity`): nothing is visited; take a snapshot (`rr_snapshot`) and
+// continue from its generation. `RR_INVALID_ARGUMENT` for a NULL registry or when `since` is
+// greater than the current generation. On any failure `*next` is left unchanged.
+rr_status rr_changes_since(const struct rr_registry *reg,
+                           uint64_t since,
+                           rr_change_visitor f,
+                           void *user_data,
+                           uint64_t *next);
+
+// Sets how many change records the registry's log keeps (at least 1; the default is 4096).
+// Change sets are kept or dropped whole: the oldest go first, and the newest set stays even
+// when it alone is larger. Shrinking drops old sets now. `RR_INVALID_ARGUMENT` for NULL or 0.
+rr_status rr_set_change_log_capacity(struct rr_registry *reg, size_t records);
+
+// Visits the live routes of a pool (`which` 0, 1, 2: `RR_KIND_HTTP`, `_STREAM`, `_EXCLUDED`),
+// of the active pools (3: HTTP then STREAM) or of all three (4), as they were at one
+// generation, which is written to `*generation` (if not NULL): the records after it, from
+// `rr_changes_since`, are exactly the changes made since. `f` gets borrowed routes, runs
+// outside every lock and may call back into the library; it returns false to stop. Returns how
+// many times `f` was called. 0 (and `*generation` 0) for a NULL registry or a `which` above
+// 4 (with a message); with a NULL `f`, 0 and the generation.
+size_t rr_snapshot(const struct rr_registry *reg,
+                   uint32_t which,
+                   rr_route_visitor f,
+                   void *user_data,
+                   uint64_t *generation);
+
+// Calls `f(generation, user_data)` after every committed change set of `reg`: on the thread of
+// the writer that committed, after the commit, outside every lock of the library, in commit
+// order. `f` is a wake-up, not the data: pull the records with `rr_changes_since`. It may call
+// back into the library (`rr_changes_since`, `rr_add`, `rr_unsubscribe`, even of itself); the
+// callbacks of a commit made from inside a callback run on the same thread right after the
+// outer callback returns. A slow callback delays the writer that committed (its `rr_add`,
+// `rr_del`, `rr_batch_commit`... returns after the callbacks) and the writers that commit
+// after it (callbacks run one commit at a time, in order). Returns a token for
+// `rr_unsubscribe`, or 0 for a NULL registry or `f` (with a message). `user_data` stays the
+// caller's; it must remain valid until `rr_unsubscribe` returns.
+uint64_t rr_subscribe(struct rr_registry *reg, rr_change_fn f, void *user_data);
+
+// Ends a subscription. Once it returns, the callback is not running and is never called
+// again — except when `rr_unsubscribe` is called from inside that very callback: then the
+// current call finishes normally and no other follows. `RR_NOT_FOUND` for an unknown (or
+// already ended) token; `RR_INVALID_ARGUMENT` for a NULL registry or token 0.
+rr_status rr_unsubscribe(struct rr_registry *reg, uint64_t token);
 
 // Makes a context carrying `r` (or, when `r` is NULL, its parent's route), chained to `parent`
 // (nullable). The child holds its own references to `r` and `parent`, so the caller may
@@ -375,8 +516,10 @@ char *rr_by_provider_json(const struct rr_registry *reg);
 // `RR_INVALID_ARGUMENT` the old inventory stays. Applies to routes added afterwards.
 rr_status rr_proxmox_load_json(struct rr_registry *reg, const char *json, size_t len);
 
-// A counter that changes on every mutation of the registry (add, del, clear, inventory load,
-// `rr_set_route_domains`); lookups and health updates leave it alone. 0 for NULL.
+// The registry's generation: + 1 per committed change set (an add that registered a route, a
+// del that removed one, a clear that removed something, an inventory load, a batch commit that
+// changed something, `rr_set_route_domains`); lookups, health updates and calls that change
+// nothing leave it alone. 0 for NULL.
 uint64_t rr_generation(const struct rr_registry *reg);
 
 // The generation counter's address: 8-byte aligned, valid while the registry lives (forever

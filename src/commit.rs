@@ -25,8 +25,10 @@ pub(crate) struct Commit<'a> {
     /// The commit lock; the scratch list of the set's records, reused from commit to commit.
     guard: Option<RwLockWriteGuard<'a, Vec<Change>>>,
     generation: u64,
-    /// Whether the health index must be brought up to date before publishing.
+    /// Whether the indexes must be brought up to date before publishing.
     sync_index: bool,
+    /// Whether the generation moves even with no record (new route domains).
+    force_bump: bool,
     /// With the `batch-atomicity-bug` feature, writers stay serialized by this lock while a
     /// paused batch lets readers in (so generations stay right and only readers see the bug).
     #[cfg(feature = "batch-atomicity-bug")]
@@ -66,6 +68,7 @@ impl<'a> Commit<'a> {
             guard: Some(guard),
             generation,
             sync_index: false,
+            force_bump: false,
             #[cfg(feature = "batch-atomicity-bug")]
             _writers: writers,
         }
@@ -84,7 +87,14 @@ impl<'a> Commit<'a> {
         }
     }
 
-    /// The health index must be synced before the set is published (batch, clear).
+    /// The set changes the registry without a change record (route domains): the generation
+    /// moves (and subscribers are told) all the same; `rr_changes_since` then has no record
+    /// for that generation.
+    pub(crate) fn bump_without_record(&mut self) {
+        self.force_bump = true;
+    }
+
+    /// The indexes must be synced before the set is published (batch, clear).
     pub(crate) fn sync_index_on_publish(&mut self) {
         self.sync_index = true;
     }
@@ -94,7 +104,9 @@ impl<'a> Commit<'a> {
     /// run, then takes the lock again. Records and generation are still published at the end.
     #[cfg(feature = "batch-atomicity-bug")]
     pub(crate) fn pause(&mut self) {
-        self.reg.health_index.sync();
+        for pool in &self.reg.pools {
+            pool.sync_index();
+        }
         self.reg.seq.fetch_add(1, Ordering::Release);
         self.guard = None;
         std::thread::yield_now();
@@ -121,10 +133,13 @@ impl<'a> Commit<'a> {
         let Some(mut guard) = self.guard.take() else {
             return out;
         };
-        if self.sync_index {
-            reg.health_index.sync();
+        // A panic (fault injection) may have left pending index changes: apply them too.
+        if self.sync_index || std::thread::panicking() {
+            for pool in &reg.pools {
+                pool.sync_index();
+            }
         }
-        if !guard.is_empty() {
+        if !guard.is_empty() || self.force_bump {
             let g = self.generation;
             if log::log_enabled!(log::Level::Debug) {
                 out.logged.extend(guard.iter().cloned());

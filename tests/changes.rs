@@ -795,3 +795,27 @@ fn a_finalizer_that_commits_while_subscribed_does_not_deadlock() {
     assert_eq!(*calls.lock().unwrap(), vec![1, 2, 3, 4]);
     assert!(reg.get("from-finalizer").is_some());
 }
+
+#[test]
+fn new_route_domains_move_the_generation_without_a_record() {
+    let reg = Registry::new();
+    reg.add(&mk(Kind::Http, "a", "", 0, 1));
+    reg.set_route_domains(&["example.com"]).unwrap();
+    assert_eq!(reg.generation(), 2);
+    let ch = reg.changes_since(1).unwrap();
+    assert!(ch.records.is_empty());
+    assert_eq!(
+        ch.visit(1, |_| true),
+        (0, 2),
+        "next is the current generation"
+    );
+    let ch = reg.changes_since(0).unwrap();
+    assert_eq!(ch.records.len(), 1);
+    assert_eq!(ch.visit(0, |_| true), (1, 2));
+    assert_eq!(ch.visit(0, |_| false), (1, 1));
+    assert!(reg.changes_since(2).unwrap().records.is_empty());
+    assert_eq!(
+        reg.changes_since(3).unwrap_err().status(),
+        Status::InvalidArgument
+    );
+}

@@ -20,6 +20,7 @@ RR_NOT_FOUND = 1
 RR_INVALID_ARGUMENT = 2
 RR_KEPT = 3
 RR_FROZEN = 4
+RR_STALE = 5
 RR_PANIC = 255
 RR_KIND_HTTP = 0
 RR_KIND_STREAM = 1
@@ -39,11 +40,20 @@ RR_LOG_WARN = 2
 RR_LOG_INFO = 3
 RR_LOG_DEBUG = 4
 RR_LOG_TRACE = 5
+RR_CHANGE_ADDED = 0
+RR_CHANGE_RELOADED = 1
+RR_CHANGE_REPLACED = 2
+RR_CHANGE_REMOVED = 3
+RR_CHANGE_CLEARED = 4
+RR_CHANGE_INVENTORY = 5
 
 # -- types --
+# rr_batch: opaque, passed as c_void_p
 # rr_ctx: opaque, passed as c_void_p
 # rr_registry: opaque, passed as c_void_p
 # rr_route: opaque, passed as c_void_p
+rr_status = c_uint32
+rr_kind = c_uint32
 
 class rr_str(Structure):
     _fields_ = [
@@ -51,17 +61,50 @@ class rr_str(Structure):
         ('len', c_size_t),  # size_t
     ]
 
-rr_status = c_uint32
+
+class rr_change(Structure):
+    _fields_ = [
+        ('generation', c_uint64),  # uint64_t
+        ('op', c_uint32),  # uint32_t
+        ('kind', c_uint32),  # uint32_t
+        ('key', rr_str),  # struct rr_str
+        ('route', c_void_p),  # const struct rr_route *
+    ]
+
+rr_change_visitor = CFUNCTYPE(c_bool, c_void_p, c_void_p)  # bool (*)(const struct rr_change *c, void *user_data)
+rr_route_visitor = CFUNCTYPE(c_bool, c_void_p, c_void_p)  # bool (*)(const struct rr_route *r, void *user_data)
+rr_change_fn = CFUNCTYPE(None, c_uint64, c_void_p)  # void (*)(uint64_t generation, void *user_data)
 rr_log_level = c_uint32
 rr_log_fn = CFUNCTYPE(None, rr_log_level, c_void_p, c_size_t, c_void_p)  # void (*)(rr_log_level level, const char *msg, size_t len, void *user_data)
-rr_kind = c_uint32
-rr_route_visitor = CFUNCTYPE(c_bool, c_void_p, c_void_p)  # bool (*)(const struct rr_route *r, void *user_data)
 rr_health_format = c_uint32
 rr_finalizer = CFUNCTYPE(None, c_uint64)  # void (*)(uint64_t user_data)
 rr_health_status = c_uint32
+rr_change_op = c_uint32
 
 # -- functions: name -> (restype, argtypes) --
 FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
+    # struct rr_batch *rr_batch_new(void)
+    'rr_batch_new': (c_void_p, []),
+    # rr_status rr_batch_add(struct rr_batch *b, struct rr_route *r)
+    'rr_batch_add': (rr_status, [c_void_p, c_void_p]),
+    # rr_status rr_batch_del_key(struct rr_batch *b, rr_kind kind, const char *key, size_t len)
+    'rr_batch_del_key': (rr_status, [c_void_p, rr_kind, c_char_p, c_size_t]),
+    # rr_status rr_batch_replace_provider(struct rr_batch *b, const char *provider, size_t len)
+    'rr_batch_replace_provider': (rr_status, [c_void_p, c_char_p, c_size_t]),
+    # rr_status rr_batch_commit(struct rr_registry *reg, struct rr_batch *b, uint64_t *generation)
+    'rr_batch_commit': (rr_status, [c_void_p, c_void_p, POINTER(c_uint64)]),
+    # void rr_batch_free(struct rr_batch *b)
+    'rr_batch_free': (None, [c_void_p]),
+    # rr_status rr_changes_since(const struct rr_registry *reg, uint64_t since, rr_change_visitor f, void *user_data, uint64_t *next)
+    'rr_changes_since': (rr_status, [c_void_p, c_uint64, rr_change_visitor, c_void_p, POINTER(c_uint64)]),
+    # rr_status rr_set_change_log_capacity(struct rr_registry *reg, size_t records)
+    'rr_set_change_log_capacity': (rr_status, [c_void_p, c_size_t]),
+    # size_t rr_snapshot(const struct rr_registry *reg, uint32_t which, rr_route_visitor f, void *user_data, uint64_t *generation)
+    'rr_snapshot': (c_size_t, [c_void_p, c_uint32, rr_route_visitor, c_void_p, POINTER(c_uint64)]),
+    # uint64_t rr_subscribe(struct rr_registry *reg, rr_change_fn f, void *user_data)
+    'rr_subscribe': (c_uint64, [c_void_p, rr_change_fn, c_void_p]),
+    # rr_status rr_unsubscribe(struct rr_registry *reg, uint64_t token)
+    'rr_unsubscribe': (rr_status, [c_void_p, c_uint64]),
     # struct rr_ctx *rr_with_route_context(const struct rr_ctx *parent, const struct rr_route *r)
     'rr_with_route_context': (c_void_p, [c_void_p, c_void_p]),
     # void rr_ctx_free(struct rr_ctx *ctx)
