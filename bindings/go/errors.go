@@ -19,6 +19,7 @@ const (
 	StatusInvalidArgument Status = C.RR_INVALID_ARGUMENT
 	StatusKept            Status = C.RR_KEPT
 	StatusFrozen          Status = C.RR_FROZEN
+	StatusStale           Status = C.RR_STALE
 	StatusPanic           Status = C.RR_PANIC
 )
 
@@ -52,6 +53,8 @@ func (s Status) String() string {
 		return "kept"
 	case StatusFrozen:
 		return "frozen"
+	case StatusStale:
+		return "stale"
 	case StatusPanic:
 		return "panic"
 	}

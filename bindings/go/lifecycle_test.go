@@ -538,6 +538,7 @@ func TestLifecycleFuzz(t *testing.T) {
 		f.ctxs[i].Store(nil)
 	}
 	Global[*app]().Clear()
+	Global[*app]().dropChangeRecords()
 	waitFor(t, "handles and routes back to baseline after the lifecycle fuzz", func() bool {
 		return LiveHandles() == baseHandles && LiveRoutes() == baseRoutes
 	})

@@ -163,6 +163,13 @@ func TestConstantsMatchTheHeader(t *testing.T) {
 		"RR_HEALTH_WITHOUT_DETAIL":   uint64(HealthWithoutDetail),
 		"RR_HEALTH_SIMPLE":           uint64(HealthSimple),
 		"RR_ABI_VERSION":             uint64(HeaderABIVersion),
+		"RR_STALE":                   uint64(StatusStale),
+		"RR_CHANGE_ADDED":            uint64(ChangeAdded),
+		"RR_CHANGE_RELOADED":         uint64(ChangeReloaded),
+		"RR_CHANGE_REPLACED":         uint64(ChangeReplaced),
+		"RR_CHANGE_REMOVED":          uint64(ChangeRemoved),
+		"RR_CHANGE_CLEARED":          uint64(ChangeCleared),
+		"RR_CHANGE_INVENTORY":        uint64(ChangeInventory),
 	}
 	// Log levels have no exported Go constant: each maps to its slog level.
 	logLevels := map[string]slog.Level{

@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 
 import route_registry as rr
-from conftest import settle
+from conftest import drop_change_records, settle
 from route_registry import Kind, Registry, Route
 
 
@@ -23,6 +23,7 @@ def test_routes_return_to_baseline_after_clear_and_gc() -> None:
     reg.by_provider()
     assert rr.live_routes() == base + 500
     reg.clear()
+    drop_change_records(reg)
     settle()
     assert rr.live_routes() == base and rr.tracked_routes() == tracked
     reg.close()
@@ -82,6 +83,7 @@ def test_deleted_route_is_destroyed_when_the_last_handle_goes() -> None:
         reg.add(r)
         assert reg.get("a") is r
         reg.delete(r)
+        drop_change_records(reg)
         assert rr.live_routes() == base + 1  # our handle keeps it
         del r
         settle()
