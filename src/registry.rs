@@ -321,7 +321,7 @@ impl Registry {
         })
     }
 
-    /// The live routes of `kind`'s pool sorted by alias, then key (the seed's `Slice`).
+    /// The live routes of `kind`'s pool sorted by alias, then key (GoDoxy's `Slice`).
     pub fn pool_sorted(&self, kind: Kind) -> Vec<Arc<Route>> {
         self.at_one_generation(|| self.pool(kind).sorted()).0
     }

@@ -1,4 +1,4 @@
-//! Change sets (SPEC §6) through the core API: generations and change records against a
+//! Change sets through the core API: generations and change records against a
 //! model, whole change sets for every multi-route read while a writer reloads, the bounded log
 //! (`Stale`, a set larger than the capacity), and subscriptions.
 

@@ -1,4 +1,4 @@
-//! The C ABI of change sets (SPEC §6): NULLs and bad inputs of every new export, records as C
+//! The C ABI of change sets: NULLs and bad inputs of every new export, records as C
 //! sees them, `*next`, snapshots, subscriptions and batches.
 
 mod common;

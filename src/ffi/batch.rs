@@ -1,4 +1,4 @@
-//! Batches (SPEC §6): adds and deletes committed as one change set.
+//! Batches: adds and deletes committed as one change set.
 
 use super::{
     box_into_raw, ffi_guard, free_box, rr_kind, rr_registry, rr_route, rr_status, str_arg,

@@ -1,4 +1,4 @@
-//! The change log, snapshots at one generation, and subscriptions (SPEC §6).
+//! The change log, snapshots at one generation, and subscriptions.
 
 use super::registry::rr_route_visitor;
 use super::{
