@@ -6,7 +6,7 @@
 //! change sets only: when it holds more records than its capacity, the oldest sets are dropped,
 //! except the newest set, which stays (alone, if it is larger than the capacity) until the
 //! next commit. A reader that asks for the records after a generation whose successors were
-//! dropped gets [`Status::Stale`](crate::Status::Stale) and must start again from a snapshot.
+//! dropped gets [`Status::Stale`] and must start again from a snapshot.
 
 use crate::error::{Error, Result, Status};
 use crate::route::{Kind, Route};
