@@ -440,6 +440,7 @@ func (m *Mirror[T]) watch(ctx context.Context, rev int64) error {
 	cli := m.cfg.Client
 	lost := make(chan struct{})
 	go func() { // a connection that leaves READY is lost: read everything again
+		defer cancel() // also ends a Watch call still waiting for its stream
 		defer close(lost)
 		conn := cli.ActiveConnection()
 		for {
@@ -467,9 +468,17 @@ func (m *Mirror[T]) watch(ctx context.Context, rev int64) error {
 			if time.Since(time.Unix(0, m.syncedAt.Load())) > stall {
 				return errStalled
 			}
-			_ = cli.RequestProgress(wctx)
+			// Bounded: while the stream reconnects, the request would wait for it.
+			pctx, pcancel := context.WithTimeout(wctx, m.cfg.ProgressInterval)
+			_ = cli.RequestProgress(pctx)
+			pcancel()
 		case resp, ok := <-wch:
 			if !ok {
+				select {
+				case <-lost:
+					return errLost
+				default:
+				}
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
