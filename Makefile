@@ -1,6 +1,7 @@
 # route-registry: one entry point for building, testing and running everything.
 #   make demo     build everything and run the C, Go and Python examples end to end
-#   make test     every test: Rust, C (ASan+UBSan, valgrind), Go (-race), Python (pytest)
+#   make test     every test: Rust, C (ASan+UBSan, valgrind), Go (-race), etcd mirror, Python
+#   make demo-cluster  an embedded etcd, a publisher and two proxy replicas on loopback
 #   make header   regenerate include/route_registry.h from src/ffi
 #   make lib-asan the library built with AddressSanitizer (target/asan; the Python lifecycle fuzzer)
 #   make bench    criterion benchmarks (figures go to BENCHMARKS.md)
@@ -17,7 +18,7 @@ ABI := $(shell sed -n 's/^pub const RR_ABI_VERSION: u32 = \([0-9]*\);/\1/p' src/
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 RELEASE := target/release
 
-.PHONY: all lib lib-asan header deps lint fuzz soak test test-rust test-abi test-c test-go test-python demo bench install clean
+.PHONY: all lib lib-asan header deps lint fuzz soak test test-rust test-abi test-c test-go test-etcd test-python demo demo-cluster bench install clean
 
 all: lib
 
@@ -47,7 +48,7 @@ lint:
 	$(CARGO) clippy --all-targets --features fault-injection -- -D warnings
 	$(CARGO) clippy --all-targets --features linearizability-bug -- -D warnings
 
-test: deps lint test-rust test-abi test-c test-go test-python
+test: deps lint test-rust test-abi test-c test-go test-etcd test-python
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -65,6 +66,14 @@ test-c: lib
 test-go: lib
 	$(MAKE) -C bindings/go test
 
+# The etcd module (its own go.mod) against a real etcd started in-process on loopback, and the
+# examples built on it.
+ETCD_EXAMPLES := examples/go/publish examples/go/etcdserver examples/go/democluster
+test-etcd: lib
+	@out="$$(gofmt -l bindings/go/etcd $(ETCD_EXAMPLES))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	cd bindings/go/etcd && go vet ./... && go test -race -count=1 -timeout 3m ./...
+	for d in $(ETCD_EXAMPLES); do (cd $$d && go vet ./...) || exit 1; done
+
 test-python: lib lib-asan
 	$(MAKE) -C bindings/python test ASAN_LIB=$(abspath $(ASAN_LIB))
 
@@ -72,6 +81,9 @@ demo: deps lib
 	$(MAKE) -C examples/c run
 	$(MAKE) -C examples/go/proxy run
 	$(MAKE) -C examples/python run
+
+demo-cluster: lib
+	cd examples/go/democluster && go run .
 
 fuzz:
 	./scripts/fuzz.sh
