@@ -117,7 +117,7 @@ func (p *Publisher) keepAlive(ctx context.Context) {
 			return
 		}
 		p.log.Warn("etcd publisher: lease lost; taking a new one", "provider", p.cfg.Provider, "error", err)
-			for ctx.Err() == nil && p.cfg.Client.Ctx().Err() == nil {
+		for ctx.Err() == nil && p.cfg.Client.Ctx().Err() == nil {
 			gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			err := p.grant(gctx)
 			if err == nil {
