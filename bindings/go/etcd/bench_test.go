@@ -1,9 +1,11 @@
 package etcd
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,4 +157,54 @@ func TestRecordSizes(t *testing.T) {
 			t.Fatalf("records are larger than expected: %d bytes for 100", total)
 		}
 	}
+}
+
+// 100 000 routes all changed by one publish: one transaction, delivered to the mirror as one
+// watch response and applied as one batch.
+func BenchmarkRepublish100k(b *testing.B) {
+	const n = 100000
+	te := newTestEtcd(b)
+	prefix := testPrefix(b)
+	pub := newPublisher(b, newClient(b, te.endpoint), prefix, "bulk", 120*time.Second)
+	rev := publish(b, pub, httpRecords(n, "v0"))
+	m := startMirror(b, newClient(b, te.endpoint), prefix)
+	m.waitRev(b, rev, 60*time.Second)
+	var took time.Duration
+	i := 0
+	for b.Loop() {
+		i++
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+		_, err := pub.Publish(ctx, httpRecords(n, fmt.Sprintf("v%d", i)))
+		cancel()
+		if err != nil {
+			// etcd answers "request timed out" when applying the transaction takes longer than
+			// its request timeout (5 s + 2 election timeouts); the transaction may still commit.
+			b.Logf("Publish of %d changed records after %v: %v", n, time.Since(start).Round(time.Millisecond), err)
+		}
+		want := fmt.Sprintf("/v%d", i)
+		deadline := time.Now().Add(120 * time.Second)
+		for {
+			rt0, ok0 := m.reg.HTTP.Get("app-0")
+			rtN, okN := m.reg.HTTP.Get(fmt.Sprintf("app-%d", n-1))
+			if ok0 && okN && strings.HasSuffix(rt0.UpstreamURL(), want) && strings.HasSuffix(rtN.UpstreamURL(), want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("the mirror did not show the re-publish within 120 s")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		took = max(took, time.Since(start))
+	}
+	// OnApply runs after the commit's bookkeeping: wait for it.
+	eventually(b, 30*time.Second, "the re-publish reported as one batch", func() bool {
+		in := m.applied()
+		return len(in) > 0 && in[len(in)-1].Added == n && in[len(in)-1].Revision > rev
+	})
+	for _, in := range m.applied() {
+		b.Logf("batch: resync=%v adds=%d deletions=%d revision=%d", in.Resync, in.Added, in.Removed, in.Revision)
+	}
+	b.Logf("mirror log: %s", m.logs)
+	b.ReportMetric(float64(took.Milliseconds()), "publish_to_applied_ms")
 }

@@ -456,7 +456,7 @@ func (m *Mirror[T]) watch(ctx context.Context, rev int64) error {
 	wch := cli.Watch(wctx, m.base, clientv3.WithPrefix(), clientv3.WithRev(rev+1))
 	tick := time.NewTicker(m.cfg.ProgressInterval)
 	defer tick.Stop()
-	stall := max(5*time.Second, 4*m.cfg.ProgressInterval)
+	stall := max(15*time.Second, 4*m.cfg.ProgressInterval)
 	for {
 		select {
 		case <-lost:
