@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,13 @@ type poolKey struct {
 type ownedRoute[T any] struct {
 	rt     *routes.Route[T]
 	modRev int64
+	sum    uint64 // FNV-1a of the record's value: with modRev, tells an unchanged record
+}
+
+func valueSum(v []byte) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write(v)
+	return h.Sum64()
 }
 
 // Mirror copies the records under a prefix into a registry and keeps them current: one read
@@ -230,6 +238,7 @@ type staged[T any] struct {
 	k      poolKey
 	rt     *routes.Route[T] // nil: remove the mirror's route at k
 	modRev int64
+	sum    uint64
 }
 
 // builder collects a batch's changes, last change per key wins.
@@ -281,7 +290,7 @@ func (b *builder[T]) put(etcdKey string, value []byte, modRev int64) {
 		return
 	}
 	delete(m.bad, etcdKey)
-	b.set(&staged[T]{k: poolKey{rec.Kind, rec.Key}, rt: rt, modRev: modRev})
+	b.set(&staged[T]{k: poolKey{rec.Kind, rec.Key}, rt: rt, modRev: modRev, sum: valueSum(value)})
 }
 
 func (b *builder[T]) del(etcdKey string) {
@@ -350,7 +359,7 @@ func (b *builder[T]) commit(rev int64, resync bool) error {
 	}
 	for _, k := range b.order {
 		if s := b.changes[k]; s.rt != nil {
-			m.owned[k] = &ownedRoute[T]{rt: s.rt, modRev: s.modRev}
+			m.owned[k] = &ownedRoute[T]{rt: s.rt, modRev: s.modRev, sum: s.sum}
 		} else {
 			delete(m.owned, k)
 		}
@@ -390,8 +399,8 @@ func (m *Mirror[T]) resync(ctx context.Context) (int64, error) {
 			if kind, key, err := SplitKey(m.cfg.Prefix, k); err == nil {
 				pk := poolKey{kind, key}
 				seen[pk] = true
-				if o := m.owned[pk]; o != nil && o.modRev == kv.ModRevision {
-					continue // unchanged since the mirror applied it
+				if o := m.owned[pk]; o != nil && o.modRev == kv.ModRevision && o.sum == valueSum(kv.Value) {
+					continue // unchanged since the mirror applied it (also across an etcd replaced by another)
 				}
 			}
 			if _, wasBad := m.bad[k]; wasBad {

@@ -617,3 +617,37 @@ func TestMirrorStopsOnCancel(t *testing.T) {
 		t.Fatal("a second Run was accepted")
 	}
 }
+
+// etcd replaced by another cluster at the same endpoint (a new data dir): the revisions start
+// again and can equal the ones the mirror saw, with other values; the mirror shows the new
+// cluster's records.
+func TestEtcdReplaced(t *testing.T) {
+	te := newTestEtcd(t)
+	prefix := testPrefix(t)
+	pcli, err := Dial(te.endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := NewPublisher(context.Background(), PublisherConfig{Client: pcli, Prefix: prefix, Provider: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := publish(t, pub, httpRecords(10, "old"))
+	m := startMirror(t, newClient(t, te.endpoint), prefix)
+	m.waitRev(t, rev, 10*time.Second)
+	pcli.Close() // the old cluster's publisher goes away with it
+
+	te.stop()
+	te2 := &testEtcd{dir: t.TempDir(), clientPort: te.clientPort, peerPort: te.peerPort}
+	te2.start(t)
+	t.Cleanup(te2.stop)
+	pub2 := newPublisher(t, newClient(t, te2.endpoint), prefix, "p", 10*time.Second)
+	rev2 := publish(t, pub2, httpRecords(10, "new"))
+	if rev2 != rev {
+		t.Logf("revisions differ (%d, %d): the test still checks the switch", rev, rev2)
+	}
+	want := expected(httpRecords(10, "new"), "p")
+	eventually(t, 10*time.Second, "the mirror shows the new cluster's records", func() bool {
+		return slices.Equal(listing(m.reg), want)
+	})
+}
