@@ -93,6 +93,7 @@ func (te *testEtcd) tryStart() error {
 
 func (te *testEtcd) stop() {
 	if te.e != nil {
+		te.e.Server.HardStop() // ends the watch streams, so Close need not wait 5 s for them
 		te.e.Close()
 		te.e = nil
 	}
