@@ -72,7 +72,7 @@ ETCD_EXAMPLES := examples/go/publish examples/go/etcdserver examples/go/democlus
 test-etcd: lib
 	@out="$$(gofmt -l bindings/go/etcd $(ETCD_EXAMPLES))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	cd bindings/go/etcd && go vet ./... && go test -race -count=1 -timeout 3m ./...
-	for d in $(ETCD_EXAMPLES); do (cd $$d && go vet ./...) || exit 1; done
+	for d in $(ETCD_EXAMPLES); do (cd $$d && go vet ./... && go test -count=1 ./...) || exit 1; done
 
 test-python: lib lib-asan
 	$(MAKE) -C bindings/python test ASAN_LIB=$(abspath $(ASAN_LIB))
