@@ -260,7 +260,8 @@ func (b *builder[T]) set(s *staged[T]) {
 	b.changes[s.k] = s
 }
 
-// put stages a record's value; unchanged tells a resync that the mirror already shows it.
+// put stages a record's value: its route, or for a bad record the removal of the mirror's route
+// at its key (reported and counted once per record version).
 func (b *builder[T]) put(etcdKey string, value []byte, modRev int64) {
 	m := b.m
 	rec, err := ParseRecord(m.cfg.Prefix, etcdKey, value)
