@@ -30,7 +30,7 @@ type Batch[T any] struct {
 
 // NewBatch makes an empty batch for r. Commit applies it; Discard frees it uncommitted.
 func (r *Registry[T]) NewBatch() *Batch[T] {
-	r.ptr()
+	r.Generation() // panics on a closed registry
 	return &Batch[T]{reg: r}
 }
 
@@ -99,7 +99,6 @@ func (b *Batch[T]) Commit() (uint64, error) {
 	}
 	b.spent = true
 	r := b.reg
-	reg := r.ptr()
 	type pk struct {
 		kind Kind
 		key  string
@@ -107,7 +106,7 @@ func (b *Batch[T]) Commit() (uint64, error) {
 	added := map[pk]bool{}
 	for _, op := range b.ops {
 		if op.rt == nil {
-			_ = r.delKey(reg, op.kind, op.key) // absent: nothing to do
+			_ = r.delKey(op.kind, op.key) // absent: nothing to do
 			continue
 		}
 		_ = r.Add(op.rt) // kept out: no change
@@ -118,7 +117,7 @@ func (b *Batch[T]) Commit() (uint64, error) {
 	for _, prov := range b.providers {
 		for rt := range r.IterAll {
 			if rt.ProviderName() == prov && !added[pk{rt.Kind(), rt.Key()}] {
-				_ = r.delKey(reg, rt.Kind(), rt.Key())
+				_ = r.delKey(rt.Kind(), rt.Key())
 			}
 		}
 	}
