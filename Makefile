@@ -1,7 +1,8 @@
 # route-registry: one entry point for building, testing and running everything.
 #   make demo     build everything and run the C, Go and Python examples end to end
-#   make test     every test: Rust, C (ASan+UBSan, valgrind), Go (-race), Python (pytest),
-#                 packaging (test-install, test-go-outside, test-wheel) and docs (test-docs)
+#   make test     every test: Rust, C (ASan+UBSan, valgrind), Go (-race), etcd mirror, Python
+#                 (pytest), packaging (test-install, test-go-outside, test-wheel) and docs (test-docs)
+#   make demo-cluster  an embedded etcd, a publisher and two proxy replicas on loopback
 #   make header   regenerate include/route_registry.h from src/ffi
 #   make lib-asan the library built with AddressSanitizer (target/asan; the Python lifecycle fuzzer)
 #   make bench    criterion benchmarks (figures go to BENCHMARKS.md)
@@ -27,8 +28,8 @@ ARCH := $(shell uname -m)
 DIST_NAME := route-registry-$(VERSION)-linux-$(ARCH)
 DIST_STAGE := dist/stage/$(DIST_NAME)
 
-.PHONY: all lib lib-asan header deps lint fuzz soak test test-rust test-abi test-c test-go test-python \
-	test-install test-go-outside test-wheel test-docs demo bench install dist wheel clean
+.PHONY: all lib lib-asan header deps lint fuzz soak test test-rust test-abi test-c test-go test-etcd test-python \
+	test-install test-go-outside test-wheel test-docs demo demo-cluster bench install dist wheel clean
 
 all: lib
 
@@ -69,7 +70,7 @@ lint:
 	$(CARGO) clippy --all-targets --features linearizability-bug -- -D warnings
 	$(CARGO) clippy --all-targets --features batch-atomicity-bug -- -D warnings
 
-test: deps lint test-rust test-abi test-c test-go test-python test-install test-go-outside test-wheel test-docs
+test: deps lint test-rust test-abi test-c test-go test-etcd test-python test-install test-go-outside test-wheel test-docs
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -88,6 +89,14 @@ test-c: lib
 
 test-go: lib lib-asan
 	$(MAKE) -C bindings/go test ASAN=1
+
+# The etcd module (its own go.mod) against a real etcd started in-process on loopback, and the
+# examples built on it.
+ETCD_EXAMPLES := examples/go/publish examples/go/etcdserver examples/go/democluster
+test-etcd: lib
+	@out="$$(gofmt -l bindings/go/etcd $(ETCD_EXAMPLES))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	cd bindings/go/etcd && go vet ./... && go test -race -count=1 -timeout 3m ./...
+	for d in $(ETCD_EXAMPLES); do (cd $$d && go vet ./... && go test -count=1 ./...) || exit 1; done
 
 test-python: lib lib-asan
 	$(MAKE) -C bindings/python test ASAN_LIB=$(abspath $(ASAN_LIB))
@@ -127,6 +136,9 @@ demo: deps lib
 	@printf '\n==== 3/3  Python: examples/python (a routes report on the ctypes binding) ====\n\n'
 	@$(MAKE) --no-print-directory -C examples/python run
 	@printf '\n==== demo: C, Go and Python examples done ====\n'
+
+demo-cluster: lib
+	cd examples/go/democluster && go run .
 
 fuzz:
 	./scripts/fuzz.sh

@@ -4,6 +4,7 @@
 //
 //	proxy -routes routes.json -listen 127.0.0.1:8080   (${VAR} in the file from the environment)
 //	proxy -demo                                        (self-contained run on loopback, exits)
+//	proxy -etcd http://127.0.0.1:2379 -listen ...      (routes mirrored from etcd; /api/mirror)
 package main
 
 import (
@@ -52,20 +53,27 @@ func main() {
 }
 
 func serve(ctx context.Context, routesPath, listen string, interval time.Duration) error {
-	entries, err := LoadRoutes(routesPath, nil)
+	reg := routes.NewRegistry[*target]()
+	defer reg.Close()
+	if readRoutesFile() {
+		entries, err := LoadRoutes(routesPath, nil)
+		if err != nil {
+			return err
+		}
+		if err := AddRoutes(reg, entries); err != nil {
+			return err
+		}
+	}
+	mirror, stopMirror, err := startMirror(ctx, reg, *etcdEndpoints, *etcdPrefix)
 	if err != nil {
 		return err
 	}
-	reg := routes.NewRegistry[*target]()
-	defer reg.Close()
-	if err := AddRoutes(reg, entries); err != nil {
-		return err
-	}
+	defer stopMirror() // runs before reg.Close
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: NewProxy(reg), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: withMirrorAPI(NewProxy(reg), mirror), ReadHeaderTimeout: 10 * time.Second}
 	checkCtx, cancel := context.WithCancel(ctx)
 	checked := make(chan struct{})
 	go func() {

@@ -1,0 +1,3 @@
+module github.com/route-registry/examples/democluster
+
+go 1.24
