@@ -1,147 +1,176 @@
 package routes
 
-// TEMPORARY: replaced by the real batch (issue 10) at merge.
-//
-// This file gives the agreed Go batch API (NewBatch, Add, DelKey, ReplaceProvider, Commit,
-// Discard, Close) so that code written against it (bindings/go/etcd) compiles and runs before
-// the library has rr_batch. It is NOT atomic: Commit applies the entries one by one with the
-// existing calls, so readers can see a half-applied batch and the generation moves once per
-// applied entry. The real batch commits everything as one change set under one generation.
+// #include "rr_go.h"
+import "C"
 
 import (
-	"strings"
+	"runtime"
 	"sync"
+	"unsafe"
 )
 
-type batchOp[T any] struct {
-	rt   *Route[T] // an add (pinned while in the batch), else a delete of (kind, key)
-	kind Kind
-	key  string
-}
-
-// Batch collects adds and deletes and commits them together (see the real batch's docs).
+// Batch collects adds and deletes and commits them to its registry as one change set: one
+// generation, and readers (lookups, iteration, counts, health JSON, change records) see all
+// of it or none of it. Each entry is checked when it is put in (an error leaves the batch as
+// it was, and usable), so Commit cannot fail half-way. Use it with a deferred Discard:
+//
+//	b := reg.NewBatch()
+//	defer b.Discard()
+//	for _, rt := range newRoutes {
+//		if err := b.Add(rt); err != nil {
+//			return err // nothing changed
+//		}
+//	}
+//	if err := b.ReplaceProvider("file"); err != nil {
+//		return err
+//	}
+//	gen, err := b.Commit()
+//
+// A Batch owns a native batch (rr_batch), freed by Commit, Discard or Close, or by the
+// garbage collector if the program drops it. It holds its Registry (and the routes put in
+// it: the native batch holds a reference to each) until then. Its methods may be called from
+// several goroutines.
 type Batch[T any] struct {
-	reg       *Registry[T]
-	mu        sync.Mutex
-	ops       []batchOp[T]
-	providers []string
-	spent     bool
+	reg *Registry[T]
+
+	mu      sync.Mutex
+	nbatch  *C.rr_batch // nil once committed or discarded; read only in withBatch and free
+	state   batchState
+	cleanup runtime.Cleanup
 }
 
-// NewBatch makes an empty batch for r. Commit applies it; Discard frees it uncommitted.
+type batchState uint8
+
+const (
+	batchOpen batchState = iota
+	batchCommitted
+	batchDiscarded
+)
+
+// NewBatch makes an empty batch for r. Commit applies it; Discard frees it uncommitted. Like
+// the registry's other methods without an error result, it panics (with an error wrapping
+// ErrClosed) on a closed registry, and if the library cannot allocate.
 func (r *Registry[T]) NewBatch() *Batch[T] {
-	r.Generation() // panics on a closed registry
-	return &Batch[T]{reg: r}
+	var b *Batch[T]
+	r.do("NewBatch", func(*C.rr_registry) {
+		p, err := callPtr("NewBatch", C.RR_PANIC, func() unsafe.Pointer { return unsafe.Pointer(C.rr_batch_new()) })
+		if err != nil {
+			panic(err)
+		}
+		nb := (*C.rr_batch)(p)
+		b = &Batch[T]{reg: r, nbatch: nb}
+		b.cleanup = runtime.AddCleanup(b, func(nb *C.rr_batch) { C.rr_batch_free(nb) }, nb)
+	})
+	return b
 }
 
-func (b *Batch[T]) usable(op string) error {
-	if b == nil || b.spent {
-		return invalidArg(op, "batch is nil, committed or discarded")
+// withBatch runs f with the native batch under the batch's lock, or returns the error of a
+// spent batch: ErrClosed after Discard/Close, ErrInvalidArgument after Commit.
+func (b *Batch[T]) withBatch(op string, f func(nb *C.rr_batch) error) error {
+	if b == nil {
+		return invalidArg(op, "nil batch")
 	}
-	return nil
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch b.state {
+	case batchCommitted:
+		return invalidArg(op, "batch already committed")
+	case batchDiscarded:
+		return &closedError{op: op, what: "batch"}
+	}
+	beforeCall()
+	err := f(b.nbatch)
+	runtime.KeepAlive(b) // the cleanup cannot free the native batch under f
+	return err
 }
 
-// Add puts rt in the batch (the batch holds a reference until it is committed or discarded).
+// free releases the native batch (b.mu held).
+func (b *Batch[T]) free(state batchState) {
+	if b.nbatch != nil {
+		b.cleanup.Stop()
+		C.rr_batch_free(b.nbatch)
+		b.nbatch = nil
+	}
+	b.state = state
+}
+
+// Add puts "add rt" in the batch: at commit, rt is added by the rules of Registry.Add (in
+// batch order; a route kept out by a higher-priority one gives no change record). The batch
+// holds its own reference to the native route, so rt may be closed meanwhile. Errors (the
+// batch is unchanged and usable): ErrInvalidArgument for a nil route or a committed batch,
+// ErrClosed for a closed route or a discarded batch.
 func (b *Batch[T]) Add(rt *Route[T]) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.usable("Batch.Add"); err != nil {
-		return err
-	}
-	if rt == nil {
-		return invalidArg("Batch.Add", "nil route")
-	}
-	if !rt.acquire() {
-		return ErrClosed
-	}
-	b.ops = append(b.ops, batchOp[T]{rt: rt})
-	return nil
+	return b.withBatch("Batch.Add", func(nb *C.rr_batch) error {
+		if rt == nil {
+			return invalidArg("Batch.Add", "nil route")
+		}
+		return rt.with("Batch.Add", func(p *C.rr_route) error {
+			return call("Batch.Add", func() C.rr_status { return C.rr_batch_add(nb, p) })
+		})
+	})
 }
 
-// DelKey puts the deletion of the live route with key in pool kind in the batch.
+// DelKey puts "delete the live route with key from kind's pool" in the batch (nothing at
+// commit if there is none then). ErrInvalidArgument, naming the value, for a bad kind or a
+// key no route can have (empty, over 255 bytes, not UTF-8, with a NUL byte).
 func (b *Batch[T]) DelKey(kind Kind, key string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.usable("Batch.DelKey"); err != nil {
+	return b.withBatch("Batch.DelKey", func(nb *C.rr_batch) error {
+		k, n := cstr(key)
+		err := call("Batch.DelKey", func() C.rr_status { return C.rr_batch_del_key(nb, C.rr_kind(kind), k, n) })
+		runtime.KeepAlive(key)
 		return err
-	}
-	if kind > KindExcluded {
-		return invalidArg("Batch.DelKey", "bad kind %d", uint32(kind))
-	}
-	if key == "" || strings.IndexByte(key, 0) >= 0 {
-		return invalidArg("Batch.DelKey", "bad key %q", key)
-	}
-	b.ops = append(b.ops, batchOp[T]{kind: kind, key: strings.Clone(key)})
-	return nil
+	})
 }
 
 // ReplaceProvider marks the batch as the complete new set of provider's routes: at commit,
-// every live route of that provider the batch does not add again is removed.
+// before the batch's entries, every live route of that provider (in any pool) that the batch
+// does not add again under the same pool and key is removed. Readers see the old set or the
+// new one, never a mix. May be called for several providers.
 func (b *Batch[T]) ReplaceProvider(provider string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.usable("Batch.ReplaceProvider"); err != nil {
+	return b.withBatch("Batch.ReplaceProvider", func(nb *C.rr_batch) error {
+		p, n := cstr(provider)
+		err := call("Batch.ReplaceProvider", func() C.rr_status { return C.rr_batch_replace_provider(nb, p, n) })
+		runtime.KeepAlive(provider)
 		return err
-	}
-	if strings.IndexByte(provider, 0) >= 0 {
-		return invalidArg("Batch.ReplaceProvider", "bad provider %q", provider)
-	}
-	b.providers = append(b.providers, strings.Clone(provider))
-	return nil
+	})
 }
 
-// Commit applies the batch and gives the registry's generation afterwards; b is spent.
+// Commit applies the batch to its registry as one change set and returns the registry's
+// generation afterwards (unchanged when the batch changed nothing). The batch is spent (its
+// native batch freed): further calls return ErrInvalidArgument; Discard and Close are
+// no-ops. ErrClosed when the registry or the batch was closed (nothing changes).
 func (b *Batch[T]) Commit() (uint64, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.usable("Batch.Commit"); err != nil {
-		return 0, err
-	}
-	b.spent = true
-	r := b.reg
-	type pk struct {
-		kind Kind
-		key  string
-	}
-	added := map[pk]bool{}
-	for _, op := range b.ops {
-		if op.rt == nil {
-			_ = r.delKey(op.kind, op.key) // absent: nothing to do
-			continue
+	var gen uint64
+	err := b.withBatch("Batch.Commit", func(nb *C.rr_batch) error {
+		err := b.reg.try("Batch.Commit", func(reg *C.rr_registry) error {
+			var g C.uint64_t
+			err := call("Batch.Commit", func() C.rr_status { return C.rr_batch_commit(reg, nb, &g) })
+			gen = uint64(g)
+			return err
+		})
+		if err == nil {
+			b.free(batchCommitted)
 		}
-		_ = r.Add(op.rt) // kept out: no change
-		added[pk{op.rt.Kind(), op.rt.Key()}] = true
-		op.rt.unpin()
-	}
-	b.ops = nil
-	for _, prov := range b.providers {
-		for rt := range r.IterAll {
-			if rt.ProviderName() == prov && !added[pk{rt.Kind(), rt.Key()}] {
-				_ = r.delKey(rt.Kind(), rt.Key())
-			}
-		}
-	}
-	return r.Generation(), nil
+		return err
+	})
+	return gen, err
 }
 
-// Discard frees an uncommitted batch (a no-op once committed or discarded).
+// Discard frees an uncommitted batch: nothing of it is applied. A no-op once the batch is
+// committed or discarded; safe to call twice and from a defer on every path.
 func (b *Batch[T]) Discard() {
 	if b == nil {
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.spent {
-		return
+	if b.state == batchOpen {
+		b.free(batchDiscarded)
 	}
-	b.spent = true
-	for _, op := range b.ops {
-		if op.rt != nil {
-			op.rt.unpin()
-		}
-	}
-	b.ops = nil
 }
 
-// Close is Discard.
-func (b *Batch[T]) Close() { b.Discard() }
+// Close is Discard (so a Batch is an io.Closer-like resource); it always returns nil.
+func (b *Batch[T]) Close() error {
+	b.Discard()
+	return nil
+}
