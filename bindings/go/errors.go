@@ -33,6 +33,10 @@ var (
 	ErrKept error = StatusKept
 	// ErrFrozen: the route's identity is frozen (it was added to a registry).
 	ErrFrozen error = StatusFrozen
+	// ErrStale: the change records after the generation asked for were dropped from the
+	// registry's bounded change log (Changes): read the routes again (Snapshot) and continue
+	// from that generation.
+	ErrStale error = StatusStale
 	// ErrPanic: the library caught a panic (a bug in the library); it stays usable.
 	ErrPanic error = StatusPanic
 	// ErrClosed: the Route or Registry was closed with Close. Methods that return an error

@@ -43,3 +43,20 @@ func rrGoLog(level C.rr_log_level, msg *C.char, n C.size_t, _ unsafe.Pointer) {
 	rec := slog.NewRecord(time.Now(), lvl, C.GoStringN(msg, C.int(n)), 0)
 	_ = box.h.Handle(ctx, rec)
 }
+
+// rrGoChanged is the subscription callback of Watch (rr_subscribe): user_data is the number
+// of a cgo.Handle (never a Go pointer) to the watcher's wake-up channel. It runs on the
+// thread of the writer that committed, so it only signals: the watcher's goroutine pulls the
+// records.
+//
+//export rrGoChanged
+func rrGoChanged(_ C.uint64_t, ud unsafe.Pointer) {
+	w, ok := cgo.Handle(uintptr(ud)).Value().(chan struct{})
+	if !ok {
+		return
+	}
+	select {
+	case w <- struct{}{}:
+	default: // a wake-up is already pending: the watcher will see this change too
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"reflect"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -18,9 +17,9 @@ import (
 // iteration, health and provider views. T is the caller's route value type: lookups give
 // back the caller's *Route[T] objects.
 //
-// Lookups and iteration read a Go-side cache, valid while the library's generation counter
-// (bumped after every add, delete, clear and inventory load) is unchanged: when nothing
-// changed they never call into C.
+// Lookups read a Go-side replica of the pools (key -> *Route maps) kept current from the
+// library's change records: a hit or a miss is an atomic load of the library's generation
+// counter and a map lookup, with no cgo call. Iterations are cached per generation.
 //
 // A Registry and its pools may be used from any number of goroutines. Close releases its
 // routes at once; see Close for what a closed Registry does.
@@ -30,15 +29,17 @@ type Registry[T any] struct {
 	Excluded *Pool[T]
 
 	// nreg is freed only by the cleanup, once the Registry (and so every Pool, which holds
-	// it) is unreachable. nreg and ngen are read only in do, try, Close and fresh, and in
-	// cacheFor and dropStaleCache, which run inside do/try (TestNativeHandlesAreReadOnlyInHelpers
+	// it) is unreachable. nreg and ngen are read only in do, try, raw, Close and fresh, and in
+	// syncView and function literals that run inside do/try (TestNativeHandlesAreReadOnlyInHelpers
 	// checks it): each is followed by runtime.KeepAlive(r), so the registry cannot be freed
 	// under a call whatever the program closes or drops, on any goroutine.
 	nreg    *C.rr_registry
 	ngen    *uint64 // the library's generation counter (rr_generation_ptr), inside *nreg
 	global  bool
 	closed  atomic.Bool
-	cache   atomic.Pointer[regCache[T]]
+	done    chan struct{} // closed by Close: watchers stop
+	view    atomic.Pointer[view[T]]
+	syncMu  sync.Mutex // serializes the making of views
 	cleanup runtime.Cleanup
 }
 
@@ -49,11 +50,7 @@ type Pool[T any] struct {
 	kind Kind
 }
 
-// maxCacheEntries bounds the lookups cached per generation (so a flood of unknown keys
-// cannot grow the cache without bound); beyond it lookups go to the library.
-const maxCacheEntries = 1 << 16
-
-// Snapshot slots of the cache: one per pool (unordered), one per pool sorted, active, all,
+// Snapshot slots of a view: one per pool (unordered), one per pool sorted, active, all,
 // by provider.
 const (
 	slotSorted     = 3 // + kind
@@ -62,21 +59,6 @@ const (
 	slotByProvider = 8
 	numSlots       = 9
 )
-
-// orExactKey is a GetHTTPRouteOrExact cache key.
-type orExactKey struct{ alias, host string }
-
-// regCache holds lookups made while the generation counter was gen. Every entry was looked
-// up after reading gen (never before), so it is valid while the counter still equals gen.
-type regCache[T any] struct {
-	gen     uint64
-	n       atomic.Int64
-	get     sync.Map // key -> *Route[T] (nil: absent)
-	getIncl sync.Map
-	orExact sync.Map // orExactKey -> *Route[T]
-	pool    [3]sync.Map
-	snaps   [numSlots]atomic.Pointer[[]*Route[T]]
-}
 
 // NewRegistry makes an empty registry. Close releases its routes (else the garbage collector
 // does); routes the program holds stay valid. It panics only if the library cannot allocate.
@@ -105,8 +87,11 @@ func Global[T any]() *Registry[T] {
 }
 
 func newRegistry[T any](c *C.rr_registry, global bool) *Registry[T] {
-	r := &Registry[T]{nreg: c, global: global}
+	r := &Registry[T]{nreg: c, global: global, done: make(chan struct{})}
 	r.ngen = (*uint64)(unsafe.Pointer(C.rr_generation_ptr(c)))
+	if !global { // a new registry is empty: its replica starts as an empty view
+		r.view.Store(&view[T]{gen: atomic.LoadUint64(r.ngen), base: newTables[T]()})
+	}
 	r.HTTP = &Pool[T]{reg: r, kind: KindHTTP}
 	r.Stream = &Pool[T]{reg: r, kind: KindStream}
 	r.Excluded = &Pool[T]{reg: r, kind: KindExcluded}
@@ -124,7 +109,10 @@ func (r *Registry[T]) Close() error {
 	if r.global || !r.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	r.cache.Store(nil)
+	close(r.done)
+	r.syncMu.Lock() // no view made after this one is dropped
+	r.view.Store(nil)
+	r.syncMu.Unlock()
 	beforeCall()
 	C.rr_clear(r.nreg)
 	runtime.KeepAlive(r)
@@ -134,13 +122,15 @@ func (r *Registry[T]) Close() error {
 // do runs f with the native registry and keeps r alive until f returns (so that its cleanup
 // cannot free the registry during the call). It panics with an error wrapping ErrClosed once
 // r is closed. Every method without an error result reaches the library through here.
+// Afterwards the replica is brought up to date (after a mutation: so that the next lookup
+// needs no cgo call, and a deleted route is not kept alive by it).
 func (r *Registry[T]) do(op string, f func(c *C.rr_registry)) {
 	if r.closed.Load() {
 		panic(&closedError{op: op, what: "registry"})
 	}
 	beforeCall()
 	f(r.nreg)
-	r.dropStaleCache()
+	r.syncView(r.nreg)
 	runtime.KeepAlive(r)
 }
 
@@ -151,18 +141,113 @@ func (r *Registry[T]) try(op string, f func(c *C.rr_registry) error) error {
 	}
 	beforeCall()
 	err := f(r.nreg)
-	r.dropStaleCache()
+	r.syncView(r.nreg)
 	runtime.KeepAlive(r)
 	return err
 }
 
-// dropStaleCache forgets the cache once the registry changed (called inside do and try), so
-// that the routes it holds are not kept alive after a mutation until the next lookup: a
-// deleted route is released as soon as nobody else holds it.
-func (r *Registry[T]) dropStaleCache() {
-	if c := r.cache.Load(); c != nil && c.gen != atomic.LoadUint64(r.ngen) {
-		r.cache.CompareAndSwap(c, nil)
+// raw runs f with the native registry even when r is closed (for what must run then: ending
+// a subscription).
+func (r *Registry[T]) raw(f func(c *C.rr_registry)) {
+	beforeCall()
+	f(r.nreg)
+	runtime.KeepAlive(r)
+}
+
+// syncView brings the replica to the library's current generation (inside do/try: reg is
+// alive) and returns it; nil when r is closed. It pulls the change records since the
+// replica's generation and applies them to a new view (the keys they name, nothing else);
+// when the log no longer has them (RR_STALE) or there is no replica yet, it rebuilds the
+// replica from one snapshot (rr_snapshot) and continues from that snapshot's generation.
+func (r *Registry[T]) syncView(reg *C.rr_registry) *view[T] {
+	if v := r.view.Load(); v != nil && v.gen == atomic.LoadUint64(r.ngen) {
+		return v
 	}
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	for range 8 { // writers may keep committing: give up after a few rounds (v is then behind)
+		if r.closed.Load() {
+			return nil
+		}
+		v := r.view.Load()
+		if v != nil && v.gen == atomic.LoadUint64(r.ngen) {
+			return v
+		}
+		var nv *view[T]
+		if v != nil {
+			recs, next, err := collectChanges[T](reg, v.gen, false)
+			if err == nil {
+				nv = applyRecords(v, recs, next)
+			} else if !errors.Is(err, ErrStale) {
+				panic(err) // only for a NULL registry or a generation from the future: a bug
+			}
+		}
+		if nv == nil {
+			nv = rebuildView[T](reg)
+			replicaRebuilds.Add(1)
+		}
+		r.view.Store(nv)
+	}
+	return r.view.Load()
+}
+
+// replicaRebuilds counts full rebuilds of replicas (for tests: one change must not cause one).
+var replicaRebuilds atomic.Int64
+
+// applyRecords is v with the records applied (the keys they name), at generation next.
+func applyRecords[T any](v *view[T], recs []record[T], next uint64) *view[T] {
+	b := newBuilder(v)
+	for _, rc := range recs {
+		switch rc.op {
+		case ChangeAdded, ChangeReloaded, ChangeReplaced:
+			b.set(rc.kind, rc.key, rc.route)
+		case ChangeRemoved:
+			b.set(rc.kind, rc.key, nil)
+		case ChangeCleared:
+			b.clear(rc.kind)
+		}
+	}
+	return b.finish(next)
+}
+
+// rebuildView makes a replica from one snapshot of all three pools.
+func rebuildView[T any](reg *C.rr_registry) *view[T] {
+	var b C.rr_go_buf
+	var gen C.uint64_t
+	C.rr_go_snapshot_gen(reg, 4, &b, &gen)
+	bl := &builder[T]{base: newTables[T](), ownBase: true}
+	items := unsafe.Slice(b.items, int(b.n))
+	uds := unsafe.Slice(b.uds, int(b.n))
+	for i, p := range items {
+		rt, took := adoptKeep[T](p, uds[i])
+		if took {
+			items[i] = nil
+		}
+		bl.set(rt.Kind(), rt.Key(), rt)
+	}
+	oom := b.oom != 0
+	C.rr_go_buf_free(&b)
+	if oom {
+		panic("routes: out of memory")
+	}
+	return bl.finish(uint64(gen))
+}
+
+// repair replaces, in the current view, a route its holder closed by rt (the same native
+// route, looked up again), so that later lookups of it need no cgo call again.
+func (r *Registry[T]) repair(v *view[T], m int, key string, rt *Route[T]) {
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	if r.view.Load() != v || r.closed.Load() {
+		return
+	}
+	old := v.find(m, key)
+	if old == nil || old.alive() || old.d.native != rt.d.native {
+		return
+	}
+	b := newBuilder(v)
+	b.set(rt.Kind(), rt.Key(), rt)
+	r.view.Store(b.finish(v.gen))
 }
 
 // Generation is the library's mutation counter for this registry.
@@ -172,147 +257,126 @@ func (r *Registry[T]) Generation() uint64 {
 	return g
 }
 
-// fresh is the cache when it is valid for the current generation, else nil (also when
+// fresh is the replica when it is at the library's current generation, else nil (also once
 // closed). The hit path of every lookup: no cgo call, no allocation.
-func (r *Registry[T]) fresh() *regCache[T] {
-	if r.closed.Load() {
-		return nil
-	}
-	c := r.cache.Load()
-	if c != nil && c.gen != atomic.LoadUint64(r.ngen) {
-		c = nil
+func (r *Registry[T]) fresh() *view[T] {
+	v := r.view.Load()
+	if v != nil && v.gen != atomic.LoadUint64(r.ngen) {
+		v = nil
 	}
 	runtime.KeepAlive(r) // r.ngen points into the native registry that r's cleanup frees
-	return c
+	return v
 }
 
-// cacheFor gives a cache to store a lookup made after reading generation g; nil when the
-// counter has moved past g (the lookup may be stale) or the cache is full. Called inside do.
-func (r *Registry[T]) cacheFor(g uint64) *regCache[T] {
-	for {
-		c := r.cache.Load()
-		if c != nil && c.gen == g {
-			if c.n.Add(1) > maxCacheEntries {
-				return nil
-			}
-			return c
-		}
-		if (c != nil && c.gen > g) || atomic.LoadUint64(r.ngen) != g || r.closed.Load() {
-			return nil
-		}
-		if r.cache.CompareAndSwap(c, &regCache[T]{gen: g}) {
-			continue
-		}
-	}
-}
-
-func fromCache[T any](m *sync.Map, key any) (*Route[T], bool, bool) {
-	v, ok := m.Load(key)
-	if !ok {
-		return nil, false, false
-	}
-	rt := v.(*Route[T])
+// answer turns a replica's route into a lookup's result; hit is false when the route was
+// closed by its holder (then the lookup asks the library for a new *Route).
+func answer[T any](rt *Route[T]) (out *Route[T], found, hit bool) {
 	if rt == nil {
 		return nil, false, true
 	}
-	if !rt.alive() { // closed by its holder: look it up again
+	if !rt.alive() {
 		return nil, false, false
 	}
 	return rt, true, true
 }
 
-// lookup is the cached form of a native lookup returning a new reference or NULL: sel picks
-// the cache's map, key is the map key (cloned when stored), native does the lookup.
-func (r *Registry[T]) lookup(op string, sel func(c *regCache[T]) *sync.Map, key any, clone func() any,
+// lookupSlow answers a lookup the fresh replica could not: it brings the replica up to date
+// and asks it again (resolve), else asks the library (native: a new reference or NULL). A
+// route found closed in the replica is replaced there by the new *Route (map m, key).
+func (r *Registry[T]) lookupSlow(op string, m int, key string, resolve func(v *view[T]) (*Route[T], bool, bool),
 	native func(*C.rr_registry) *C.rr_route) (*Route[T], bool) {
 	var rt *Route[T]
 	var found bool
 	r.do(op, func(reg *C.rr_registry) {
-		g := atomic.LoadUint64(r.ngen) // BEFORE the native lookup
-		if c := r.current(g); c != nil {
+		v := r.syncView(reg)
+		if v != nil {
 			var hit bool
-			if rt, found, hit = fromCache[T](sel(c), key); hit {
+			if rt, found, hit = resolve(v); hit {
 				return
 			}
 		}
+		nativeLookups.Add(1)
 		rt = adopt[T](native(reg))
 		found = rt != nil
-		if c := r.cacheFor(g); c != nil {
-			sel(c).Store(clone(), rt)
+		if v != nil && found && atomic.LoadUint64(r.ngen) == v.gen {
+			r.repair(v, m, key, rt)
 		}
 	})
 	return rt, found
 }
 
-// current gives the cache for generation g, or nil when none is valid.
-func (r *Registry[T]) current(g uint64) *regCache[T] {
-	if c := r.cache.Load(); c != nil && c.gen == g {
-		return c
-	}
-	return nil
-}
+// nativeLookups counts lookups that went to the library (for tests).
+var nativeLookups atomic.Int64
 
-func selGet[T any](c *regCache[T]) *sync.Map     { return &c.get }
-func selIncl[T any](c *regCache[T]) *sync.Map    { return &c.getIncl }
-func selOrExact[T any](c *regCache[T]) *sync.Map { return &c.orExact }
-
-// getKey is a lookup by one string key through the library function f.
-func (r *Registry[T]) getKey(op string, sel func(c *regCache[T]) *sync.Map, key string,
+// getKey is a lookup by one string key: the replica, else the library function f.
+func (r *Registry[T]) getKey(op string, m int, key string, resolve func(v *view[T]) (*Route[T], bool, bool),
 	f func(*C.rr_registry, *C.char, C.size_t) *C.rr_route) (*Route[T], bool) {
-	rt, ok := r.lookup(op, sel, key, func() any { return strings.Clone(key) },
-		func(reg *C.rr_registry) *C.rr_route {
-			k, n := cstr(key)
-			p := f(reg, k, n)
-			runtime.KeepAlive(key)
-			return p
-		})
-	return rt, ok
+	return r.lookupSlow(op, m, key, resolve, func(reg *C.rr_registry) *C.rr_route {
+		k, n := cstr(key)
+		p := f(reg, k, n)
+		runtime.KeepAlive(key)
+		return p
+	})
 }
 
 // Get is the live HTTP route with key, else the STREAM one (never EXCLUDED).
 func (r *Registry[T]) Get(key string) (*Route[T], bool) {
-	if c := r.fresh(); c != nil {
-		if rt, found, hit := fromCache[T](&c.get, key); hit {
+	if v := r.fresh(); v != nil {
+		if rt, found, hit := answer(v.find(mActive, key)); hit {
 			return rt, found
 		}
 	}
-	return r.getKey("Get", selGet[T], key, func(reg *C.rr_registry, k *C.char, n C.size_t) *C.rr_route {
-		return C.rr_get(reg, k, n)
-	})
+	return r.getKey("Get", mActive, key, func(v *view[T]) (*Route[T], bool, bool) {
+		return answer(v.find(mActive, key))
+	}, func(reg *C.rr_registry, k *C.char, n C.size_t) *C.rr_route { return C.rr_get(reg, k, n) })
+}
+
+func (v *view[T]) getIncl(key string) (*Route[T], bool, bool) {
+	if rt, found, hit := answer(v.find(mActive, key)); !hit || found {
+		return rt, found, hit
+	}
+	return answer(v.find(int(KindExcluded), key))
 }
 
 // GetIncludeExcluded is Get, then the EXCLUDED pool.
 func (r *Registry[T]) GetIncludeExcluded(key string) (*Route[T], bool) {
-	if c := r.fresh(); c != nil {
-		if rt, found, hit := fromCache[T](&c.getIncl, key); hit {
+	if v := r.fresh(); v != nil {
+		if rt, found, hit := v.getIncl(key); hit {
 			return rt, found
 		}
 	}
-	return r.getKey("GetIncludeExcluded", selIncl[T], key, func(reg *C.rr_registry, k *C.char, n C.size_t) *C.rr_route {
-		return C.rr_get_include_excluded(reg, k, n)
-	})
+	return r.getKey("GetIncludeExcluded", int(KindExcluded), key, func(v *view[T]) (*Route[T], bool, bool) {
+		return v.getIncl(key)
+	}, func(reg *C.rr_registry, k *C.char, n C.size_t) *C.rr_route { return C.rr_get_include_excluded(reg, k, n) })
+}
+
+func (v *view[T]) orExact(alias, host string) (*Route[T], bool, bool) {
+	if rt, found, hit := answer(v.find(int(KindHTTP), alias)); !hit || found {
+		return rt, found, hit
+	}
+	return answer(v.find(int(KindHTTP), host))
 }
 
 // GetHTTPRouteOrExact is the HTTP route keyed alias, else the HTTP route keyed host (the
-// lookup GoDoxy makes for a request: alias = the host's first label). The rule is the
-// library's (rr_get_http_route_or_exact); answers are cached like Get's.
+// lookup GoDoxy makes for a request: alias = the host's first label), as the library's
+// rr_get_http_route_or_exact; answered from the replica like Get. FindHTTPRoute applies the
+// whole host rules.
 func (r *Registry[T]) GetHTTPRouteOrExact(alias, host string) (*Route[T], bool) {
-	key := orExactKey{alias, host}
-	if c := r.fresh(); c != nil {
-		if rt, found, hit := fromCache[T](&c.orExact, key); hit {
+	if v := r.fresh(); v != nil {
+		if rt, found, hit := v.orExact(alias, host); hit {
 			return rt, found
 		}
 	}
-	return r.lookup("GetHTTPRouteOrExact", selOrExact[T], key,
-		func() any { return orExactKey{strings.Clone(alias), strings.Clone(host)} },
-		func(reg *C.rr_registry) *C.rr_route {
-			a, an := cstr(alias)
-			h, hn := cstr(host)
-			p := C.rr_get_http_route_or_exact(reg, a, an, h, hn)
-			runtime.KeepAlive(alias)
-			runtime.KeepAlive(host)
-			return p
-		})
+	return r.lookupSlow("GetHTTPRouteOrExact", int(KindHTTP), alias, func(v *view[T]) (*Route[T], bool, bool) {
+		return v.orExact(alias, host)
+	}, func(reg *C.rr_registry) *C.rr_route {
+		a, an := cstr(alias)
+		h, hn := cstr(host)
+		p := C.rr_get_http_route_or_exact(reg, a, an, h, hn)
+		runtime.KeepAlive(alias)
+		runtime.KeepAlive(host)
+		return p
+	})
 }
 
 // Add adds rt to the pool of its kind. nil when added (or it replaced a route of lower or
@@ -407,15 +471,29 @@ func (r *Registry[T]) NumAllRoutes() int {
 func (r *Registry[T]) snapshot(op string, slot int, which C.int, kind Kind) []*Route[T] {
 	var out []*Route[T]
 	r.do(op, func(reg *C.rr_registry) {
-		g := atomic.LoadUint64(r.ngen)
-		if c := r.current(g); c != nil {
-			if s := c.snaps[slot].Load(); s != nil && allAlive(*s) {
+		v := r.syncView(reg)
+		if v != nil {
+			if s := v.snaps[slot].Load(); s != nil && allAlive(*s) {
 				out = *s
 				return
 			}
 		}
 		var b C.rr_go_buf
-		C.rr_go_snapshot(reg, which, C.rr_kind(kind), &b)
+		var gen C.uint64_t
+		cacheable := true
+		switch which {
+		case C.RR_GO_SNAP_POOL: // rr_snapshot: one generation, reported
+			C.rr_go_snapshot_gen(reg, C.uint32_t(kind), &b, &gen)
+		case C.RR_GO_SNAP_ACTIVE:
+			C.rr_go_snapshot_gen(reg, 3, &b, &gen)
+		case C.RR_GO_SNAP_ALL:
+			C.rr_go_snapshot_gen(reg, 4, &b, &gen)
+		default: // sorted and by provider: one generation too, the one before and after
+			g := atomic.LoadUint64(r.ngen)
+			C.rr_go_snapshot(reg, which, C.rr_kind(kind), &b)
+			gen = C.uint64_t(g)
+			cacheable = atomic.LoadUint64(r.ngen) == g
+		}
 		items := unsafe.Slice(b.items, int(b.n))
 		uds := unsafe.Slice(b.uds, int(b.n))
 		fresh := make([]*Route[T], len(items)) // (not out: &fresh is stored, out stays on the stack)
@@ -432,8 +510,8 @@ func (r *Registry[T]) snapshot(op string, slot int, which C.int, kind Kind) []*R
 		if oom {
 			panic("routes: " + op + ": out of memory")
 		}
-		if c := r.cacheFor(g); c != nil {
-			c.snaps[slot].Store(&fresh)
+		if v != nil && cacheable && uint64(gen) == v.gen {
+			v.snaps[slot].Store(&fresh)
 		}
 	})
 	return out
@@ -627,18 +705,18 @@ func (p *Pool[T]) Registry() *Registry[T] { return p.reg }
 // Get is the live route with key in this pool.
 func (p *Pool[T]) Get(key string) (*Route[T], bool) {
 	r := p.reg
-	if c := r.fresh(); c != nil {
-		if rt, found, hit := fromCache[T](&c.pool[p.kind], key); hit {
+	if v := r.fresh(); v != nil {
+		if rt, found, hit := answer(v.find(int(p.kind), key)); hit {
 			return rt, found
 		}
 	}
-	kind := C.rr_kind(p.kind)
-	return r.getKey("Pool.Get", p.sel, key, func(reg *C.rr_registry, k *C.char, n C.size_t) *C.rr_route {
-		return C.rr_pool_get(reg, kind, k, n)
+	kind := p.kind
+	return r.getKey("Pool.Get", int(kind), key, func(v *view[T]) (*Route[T], bool, bool) {
+		return answer(v.find(int(kind), key))
+	}, func(reg *C.rr_registry, k *C.char, n C.size_t) *C.rr_route {
+		return C.rr_pool_get(reg, C.rr_kind(kind), k, n)
 	})
 }
-
-func (p *Pool[T]) sel(c *regCache[T]) *sync.Map { return &c.pool[p.kind] }
 
 // Add adds rt (which must be of this pool's kind); see Registry.Add.
 func (p *Pool[T]) Add(rt *Route[T]) error {

@@ -9,6 +9,7 @@
 // Go functions exported from export.go (the prototypes cgo generates for them).
 extern void rrGoFinalizer(uint64_t user_data);
 extern void rrGoLog(rr_log_level level, char* msg, size_t len, void* user_data);
+extern void rrGoChanged(uint64_t generation, void* user_data);
 
 static inline void rr_go_set_logger(rr_log_level max_level, int on) {
 	rr_set_logger(max_level, on ? (rr_log_fn)rrGoLog : NULL, NULL);
@@ -68,6 +69,63 @@ static inline void rr_go_buf_free(rr_go_buf *b) {
 	b->items = NULL;
 	b->uds = NULL;
 	b->n = b->cap = 0;
+}
+
+// rr_snapshot of `which` (0..2 a pool, 3 active, 4 all) into b, with its generation.
+static inline void rr_go_snapshot_gen(const rr_registry *reg, uint32_t which, rr_go_buf *b,
+                                      uint64_t *gen) {
+	rr_snapshot(reg, which, rr_go_collect, b, gen);
+}
+
+// Change records collected in one cgo call: each route is a new reference (or NULL), with its
+// user_data beside it. A record's key is its route's key (empty when it names no route).
+typedef struct {
+	uint64_t gen;
+	uint32_t op, kind;
+	rr_route *route;
+	uint64_t ud;
+} rr_go_rec;
+
+typedef struct {
+	rr_go_rec *items;
+	size_t n, cap;
+	int oom;
+} rr_go_recs;
+
+static inline bool rr_go_collect_change(const rr_change *c, void *ud) {
+	rr_go_recs *b = (rr_go_recs *)ud;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		rr_go_rec *items = (rr_go_rec *)realloc(b->items, cap * sizeof *items);
+		if (items == NULL) { b->oom = 1; return false; }
+		b->items = items;
+		b->cap = cap;
+	}
+	rr_go_rec *r = &b->items[b->n++];
+	r->gen = c->generation;
+	r->op = c->op;
+	r->kind = c->kind;
+	r->route = c->route ? rr_route_retain((rr_route *)c->route) : NULL;
+	r->ud = c->route ? rr_route_user_data(c->route) : 0;
+	return true;
+}
+
+static inline rr_status rr_go_changes(const rr_registry *reg, uint64_t since, rr_go_recs *b,
+                                      uint64_t *next) {
+	return rr_changes_since(reg, since, rr_go_collect_change, b, next);
+}
+
+// Releases the routes Go did not adopt (left non-NULL) and frees the array.
+static inline void rr_go_recs_free(rr_go_recs *b) {
+	for (size_t i = 0; i < b->n; i++) rr_route_release(b->items[i].route);
+	free(b->items);
+	b->items = NULL;
+	b->n = b->cap = 0;
+}
+
+// Subscribes the Go trampoline with a cgo.Handle as user_data (a number, not a Go pointer).
+static inline uint64_t rr_go_subscribe(rr_registry *reg, uintptr_t handle) {
+	return rr_subscribe(reg, (rr_change_fn)rrGoChanged, (void *)handle);
 }
 
 // Every immutable string of a route, in one cgo call.
