@@ -347,7 +347,9 @@ func (r *Registry[T]) GetIncludeExcluded(key string) (*Route[T], bool) {
 	}
 	return r.getKey("GetIncludeExcluded", int(KindExcluded), key, func(v *view[T]) (*Route[T], bool, bool) {
 		return v.getIncl(key)
-	}, func(reg *C.rr_registry, k *C.char, n C.size_t) *C.rr_route { return C.rr_get_include_excluded(reg, k, n) })
+	}, func(reg *C.rr_registry, k *C.char, n C.size_t) *C.rr_route {
+		return C.rr_get_include_excluded(reg, k, n)
+	})
 }
 
 func (v *view[T]) orExact(alias, host string) (*Route[T], bool, bool) {
