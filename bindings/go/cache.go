@@ -67,6 +67,53 @@ func (v *view[T]) find(m int, key string) *Route[T] {
 // into a new base (a copy of the maps: O(routes), so spread over that many changes).
 func overlayLimit(size int) int { return 64 + size/16 }
 
+// foldAbove is the overlay size (entries over all maps) past which a background goroutine
+// folds the overlay into a new base: up to it the overlay is a small map (at most 8 entries
+// per map), which Go searches without hashing, so a lookup after a change costs about a hit.
+const foldAbove = 8
+
+// startFold folds the overlay in the background once it outgrows foldAbove (one goroutine at
+// a time per registry; it ends when the overlay is small again).
+func (r *Registry[T]) startFold(v *view[T]) {
+	if v.nover <= foldAbove || !r.folding.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		for {
+			v := r.view.Load()
+			if v == nil || v.nover <= foldAbove {
+				r.folding.Store(false)
+				if v = r.view.Load(); v == nil || v.nover <= foldAbove || !r.folding.CompareAndSwap(false, true) {
+					return
+				}
+			}
+			b := newBuilder(v)
+			b.materialize() // O(routes), outside the lock: writers are not held up
+			r.syncMu.Lock()
+			if cur := r.view.Load(); cur != nil && cur.base == v.base && !r.closed.Load() {
+				if cur.over != nil { // changes since v: the overlay is cumulative since base
+					for i, m := range cur.over.m {
+						for k, rt := range m {
+							if rt == nil {
+								delete(b.base.m[i], k)
+							} else {
+								b.base.m[i][k] = rt
+							}
+						}
+					}
+				}
+				nv := b.finish(cur.gen)
+				for i := range nv.snaps {
+					nv.snaps[i].Store(cur.snaps[i].Load())
+				}
+				nv.hosts.Store(cur.hosts.Load())
+				r.view.Store(nv)
+			}
+			r.syncMu.Unlock()
+		}
+	}()
+}
+
 // builder makes the next view from a view and change records.
 type builder[T any] struct {
 	base    *tables[T]

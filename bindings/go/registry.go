@@ -40,6 +40,7 @@ type Registry[T any] struct {
 	done    chan struct{} // closed by Close: watchers stop
 	view    atomic.Pointer[view[T]]
 	syncMu  sync.Mutex // serializes the making of views
+	folding atomic.Bool // a goroutine folds the replica's overlay (startFold)
 	cleanup runtime.Cleanup
 }
 
@@ -187,6 +188,7 @@ func (r *Registry[T]) syncView(reg *C.rr_registry) *view[T] {
 			replicaRebuilds.Add(1)
 		}
 		r.view.Store(nv)
+		r.startFold(nv)
 	}
 	return r.view.Load()
 }
