@@ -24,6 +24,8 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 		"TryGetUpstreamHostPort":   func() { TryGetUpstreamHostPort(req) },
 		"IterActive (cached)":      func() { reg.IterActive(func(*Route[*app]) bool { return true }) },
 		"Generation (no cgo call)": func() { reg.Generation() },
+		"FindHTTPRoute hit":        func() { reg.FindHTTPRoute("hot.example.com") },
+		"FindHTTPRoute miss":       func() { reg.FindHTTPRoute("cold.example.com") },
 	} {
 		f() // fill the cache
 		if n := testing.AllocsPerRun(100, f); n != 0 {
