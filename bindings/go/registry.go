@@ -39,7 +39,7 @@ type Registry[T any] struct {
 	closed  atomic.Bool
 	done    chan struct{} // closed by Close: watchers stop
 	view    atomic.Pointer[view[T]]
-	syncMu  sync.Mutex // serializes the making of views
+	syncMu  sync.Mutex  // serializes the making of views
 	folding atomic.Bool // a goroutine folds the replica's overlay (startFold)
 	cleanup runtime.Cleanup
 }
