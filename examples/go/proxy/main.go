@@ -1,8 +1,11 @@
 // Command proxy is a reverse proxy whose routes live in route-registry's Rust core, used
-// through the Go binding: routes from a JSON file, routing by Host header, a route context on
-// each request, periodic health checks feeding SetHealth, and the health JSON at /api/health.
+// through the Go binding: routes from a JSON file (reloaded as one batch on SIGHUP and when the
+// file changes), routing by Host header (FindHTTPRoute), a route context on each request,
+// periodic health checks feeding SetHealth, the health JSON at /api/health and the change
+// records at /api/changes?since=N.
 //
 //	proxy -routes routes.json -listen 127.0.0.1:8080   (${VAR} in the file from the environment)
+//	proxy -domains example.com,example.org ...         (hosts under these domains: the part before)
 //	proxy -demo                                        (self-contained run on loopback, exits)
 //	proxy -etcd http://127.0.0.1:2379 -listen ...      (routes mirrored from etcd; /api/mirror)
 package main
@@ -18,6 +21,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -30,6 +36,7 @@ func main() {
 	interval := flag.Duration("interval", 5*time.Second, "health check interval")
 	demo := flag.Bool("demo", false, "start two upstreams on loopback, send requests, print, exit")
 	verbose := flag.Bool("v", false, "log the registry's debug lines")
+	domains := flag.String("domains", "", "comma-separated domains: a host under one routes by the part before it (app.example.com -> app)")
 	flag.Parse()
 
 	level := slog.LevelInfo
@@ -44,7 +51,7 @@ func main() {
 	if *demo {
 		_, err = RunDemo(ctx, os.Stdout, *routesPath)
 	} else {
-		err = serve(ctx, *routesPath, *listen, *interval)
+		err = serve(ctx, *routesPath, *listen, *interval, splitList(*domains))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "proxy:", err)
@@ -52,17 +59,37 @@ func main() {
 	}
 }
 
-func serve(ctx context.Context, routesPath, listen string, interval time.Duration) error {
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func serve(ctx context.Context, routesPath, listen string, interval time.Duration, domains []string) error {
 	reg := routes.NewRegistry[*target]()
 	defer reg.Close()
+	if err := reg.SetRouteDomains(domains...); err != nil {
+		return err
+	}
 	if readRoutesFile() {
-		entries, err := LoadRoutes(routesPath, nil)
-		if err != nil {
+		fp := &FileProvider{Reg: reg, Path: routesPath}
+		if _, err := fp.Load(); err != nil {
 			return err
 		}
-		if err := AddRoutes(reg, entries); err != nil {
-			return err
-		}
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			fp.Watch(watchCtx, time.Second)
+		}()
+		defer func() { // before reg.Close
+			stopWatch()
+			<-watched
+		}()
 	}
 	mirror, stopMirror, err := startMirror(ctx, reg, *etcdEndpoints, *etcdPrefix)
 	if err != nil {
@@ -136,16 +163,45 @@ func RunDemo(ctx context.Context, out io.Writer, routesPath string) ([]Exchange,
 	}
 	defer up2.Close()
 
+	out = &lockedWriter{w: out} // the file watcher logs from its goroutine
 	vars := map[string]string{"UPSTREAM_1": addr1, "UPSTREAM_2": addr2}
-	entries, err := LoadRoutes(routesPath, func(k string) string { return vars[k] })
+	// The demo works on a copy of the routes file, which it changes later to show a reload.
+	raw, err := os.ReadFile(routesPath)
 	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "proxy-demo")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, "routes.json")
+	if err := os.WriteFile(file, raw, 0o644); err != nil {
 		return nil, err
 	}
 	reg := routes.NewRegistry[*target]()
 	defer reg.Close()
-	if err := AddRoutes(reg, entries); err != nil {
+	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}}))
+	fp := &FileProvider{Reg: reg, Path: file, Lookup: func(k string) string { return vars[k] }, Log: logger}
+	if _, err := fp.Load(); err != nil {
 		return nil, err
 	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		fp.Watch(watchCtx, 50*time.Millisecond)
+	}()
+	defer func() {
+		stopWatch()
+		<-watched
+	}()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -164,32 +220,70 @@ func RunDemo(ctx context.Context, out io.Writer, routesPath string) ([]Exchange,
 	fmt.Fprintf(out, "proxy on %s, upstreams %s and %s, %d routes\n", proxyAddr, addr1, addr2, reg.NumAllRoutes())
 	client := &http.Client{Timeout: 5 * time.Second}
 	var exchanges []Exchange
+	get := func(host, path string) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+proxyAddr+path, nil)
+		if err != nil {
+			return err
+		}
+		req.Host = host
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		ex := Exchange{Host: host, Path: path, Status: resp.StatusCode, Body: string(body)}
+		exchanges = append(exchanges, ex)
+		fmt.Fprintf(out, "GET %s%s -> %d %s\n", ex.Host, ex.Path, ex.Status, trimNL(ex.Body))
+		return nil
+	}
 	for _, q := range []struct{ host, path string }{
 		{"app1.example.test", "/hello"},
 		{"app2.example.test:" + port, "/world"},
 		{"unknown.example.test", "/"},
 		{proxyAddr, "/api/health"},
 	} {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+proxyAddr+q.path, nil)
-		if err != nil {
+		if err := get(q.host, q.path); err != nil {
 			return nil, err
 		}
-		req.Host = q.host
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		ex := Exchange{Host: q.host, Path: q.path, Status: resp.StatusCode, Body: string(body)}
-		exchanges = append(exchanges, ex)
-		fmt.Fprintf(out, "GET %s%s -> %d %s\n", ex.Host, ex.Path, ex.Status, trimNL(ex.Body))
 	}
 	if exchanges[0].Status != 200 || exchanges[1].Status != 200 || exchanges[2].Status != 404 || exchanges[3].Status != 200 {
 		return exchanges, errors.New("unexpected responses")
+	}
+
+	// A reload: the routes file changes (app2 moves to upstream 1, db goes, app3 comes); the
+	// file watcher applies it as one batch and logs the change records.
+	gen := reg.Generation()
+	changed := strings.NewReplacer(
+		`"http://${UPSTREAM_2}", "provider": "file", "kind": "http"}`, `"http://${UPSTREAM_1}", "provider": "file", "kind": "http"},
+  {"alias": "app3", "upstream": "http://${UPSTREAM_2}", "provider": "file", "kind": "http"}`,
+		`  {"alias": "db", "upstream": "tcp://${UPSTREAM_2}", "provider": "file", "kind": "stream"},
+`, ``).Replace(string(raw))
+	fmt.Fprintf(out, "\n-- changing the routes file: app2 -> upstream 1, db removed, app3 added (generation %d)\n", gen)
+	if err := os.WriteFile(file, []byte(changed), 0o644); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for reg.Generation() == gen {
+		if time.Now().After(deadline) {
+			return exchanges, errors.New("the routes file change was not picked up")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, q := range []struct{ host, path string }{
+		{proxyAddr, fmt.Sprintf("/api/changes?since=%d", gen)},
+		{"app2.example.test", "/after-reload"},
+		{"app3.example.test", "/new"},
+	} {
+		if err := get(q.host, q.path); err != nil {
+			return nil, err
+		}
+	}
+	if exchanges[4].Status != 200 || exchanges[5].Status != 200 || exchanges[6].Status != 200 {
+		return exchanges, errors.New("unexpected responses after the reload")
 	}
 	return exchanges, nil
 }
@@ -199,4 +293,15 @@ func trimNL(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,8 +23,28 @@ func TestDemoEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RunDemo: %v\n%s", err, out.String())
 	}
-	if len(ex) != 4 {
+	if len(ex) != 7 {
 		t.Fatalf("%d exchanges", len(ex))
+	}
+	var changes ChangesJSON
+	if err := json.Unmarshal([]byte(ex[4].Body), &changes); err != nil {
+		t.Fatalf("changes JSON %q: %v", ex[4].Body, err)
+	}
+	ops := map[string]string{}
+	for _, c := range changes.Changes {
+		if c.Generation != changes.Next {
+			t.Errorf("a reload's record at generation %d, want one change set at %d", c.Generation, changes.Next)
+		}
+		ops[c.Key] = c.Op
+	}
+	if ops["db"] != "removed" || ops["app3"] != "added" || ops["app2"] != "replaced" {
+		t.Errorf("reload records: %+v", changes.Changes)
+	}
+	if !strings.Contains(ex[5].Body, "upstream 1: host=app2.example.test") || !strings.Contains(ex[6].Body, "upstream 2: host=app3.example.test") {
+		t.Errorf("after the reload: %q, %q", ex[5].Body, ex[6].Body)
+	}
+	if !strings.Contains(out.String(), `msg="route removed" kind=stream key=db`) {
+		t.Errorf("the reload's records were not logged:\n%s", out.String())
 	}
 	for i, want := range []string{
 		"upstream 1: host=app1.example.test path=/hello route=app1 upstream-host=127.0.0.1",
@@ -63,20 +84,25 @@ func TestRoutingByHost(t *testing.T) {
 	defer up.Close()
 	err := AddRoutes(reg, []RouteEntry{
 		{Alias: "web", Upstream: up.URL, Kind: "http"},
-		{Alias: "exact.example.org:81", Upstream: up.URL, Kind: "http"},
+		{Alias: "*.wild.org", Upstream: up.URL, Kind: "http"},
+		{Alias: "a.b", Upstream: up.URL, Kind: "http"},
 		{Alias: "bare.example.org", Upstream: up.URL, Kind: "http"},
 		{Alias: "tcp", Upstream: "tcp://" + strings.TrimPrefix(up.URL, "http://"), Kind: "stream"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := reg.SetRouteDomains("corp.example"); err != nil {
+		t.Fatal(err)
+	}
 	p := NewProxy(reg)
 	for host, want := range map[string]string{
-		"web.example.com":      "web",                  // first label as alias
-		"web:8080":             "web",                  // alias with port
-		"exact.example.org:81": "exact.example.org:81", // exact host
-		"bare.example.org:443": "bare.example.org",     // host without its port
-		"tcp.example.com":      "",                     // stream routes are not HTTP routes
+		"web.corp.example":     "web",              // the part before a -domains domain
+		"web:8080":             "web",              // alias with port
+		"x.wild.org:8443":      "*.wild.org",       // wildcard route
+		"A.B.corp.example:80":  "a.b",              // part before a -domains domain, any case
+		"bare.example.org:443": "bare.example.org", // host without its port
+		"tcp.example.com":      "",                 // stream routes are not HTTP routes
 		"nothing.example.com":  "",
 	} {
 		req := httptest.NewRequest("GET", "http://"+host+"/", nil)
@@ -127,7 +153,7 @@ func TestServeShutsDownCleanly(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- serve(ctx, path, "127.0.0.1:0", 50*time.Millisecond) }()
+	go func() { errc <- serve(ctx, path, "127.0.0.1:0", 50*time.Millisecond, []string{"example.com"}) }()
 	time.Sleep(200 * time.Millisecond)
 	cancel()
 	select {
@@ -137,5 +163,59 @@ func TestServeShutsDownCleanly(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+}
+
+// A routes file that fails to load leaves the old routes; /api/changes answers 400 for a bad
+// since and 410 once the records were dropped from the log.
+func TestReloadErrorKeepsOldRoutesAndChangesAPI(t *testing.T) {
+	reg := routes.NewRegistry[*target]()
+	defer reg.Close()
+	path := filepath.Join(t.TempDir(), "routes.json")
+	write := func(s string) {
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`[{"alias":"a","upstream":"http://127.0.0.1:1","provider":"file","kind":"http"}]`)
+	fp := &FileProvider{Reg: reg, Path: path}
+	if _, err := fp.Load(); err != nil {
+		t.Fatal(err)
+	}
+	g := reg.Generation()
+	write(`[{"alias":"b","upstream":"http://127.0.0.1:2","provider":"file","kind":"http"},
+	        {"alias":"c","upstream":"http://bad host:x","provider":"file","kind":"http"}]`)
+	if _, err := fp.Load(); err == nil {
+		t.Fatal("a bad file loaded")
+	}
+	if _, ok := reg.Get("a"); !ok || reg.Generation() != g {
+		t.Fatal("a failed reload changed the routes")
+	}
+	if _, ok := reg.Get("b"); ok {
+		t.Fatal("half of a failed reload is visible")
+	}
+	p := NewProxy(reg)
+	get := func(q string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1/api/changes"+q, nil))
+		return rec
+	}
+	if rec := get("?since=x"); rec.Code != http.StatusBadRequest {
+		t.Errorf("bad since: %d %s", rec.Code, rec.Body)
+	}
+	if rec := get("?since=0"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"key":"a"`) {
+		t.Errorf("since=0: %d %s", rec.Code, rec.Body)
+	}
+	if err := reg.SetChangeLogCapacity(1); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		write(fmt.Sprintf(`[{"alias":"a","upstream":"http://127.0.0.1:%d","provider":"file","kind":"http"}]`, 10+i))
+		if _, err := fp.Load(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rec := get("?since=0"); rec.Code != http.StatusGone || !strings.Contains(rec.Body.String(), `"generation"`) {
+		t.Errorf("stale: %d %s", rec.Code, rec.Body)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -47,24 +46,12 @@ func LoadRoutes(path string, lookup func(string) string) ([]RouteEntry, error) {
 
 var kinds = map[string]routes.Kind{"http": routes.KindHTTP, "stream": routes.KindStream, "excluded": routes.KindExcluded}
 
-// AddRoutes registers the entries.
+// AddRoutes registers the entries one by one (FileProvider.Load applies a file as one batch).
 func AddRoutes(reg *routes.Registry[*target], entries []RouteEntry) error {
 	for _, e := range entries {
-		kind, ok := kinds[e.Kind]
-		if !ok {
-			return fmt.Errorf("route %q: unknown kind %q", e.Alias, e.Kind)
-		}
-		t := &target{}
-		if e.Upstream != "" {
-			u, err := url.Parse(e.Upstream)
-			if err != nil {
-				return fmt.Errorf("route %q: %w", e.Alias, err)
-			}
-			t.url = u
-		}
-		rt, err := routes.NewRoute(routes.RouteConfig{Kind: kind, Alias: e.Alias, URL: e.Upstream, Provider: e.Provider}, t)
+		rt, err := newRouteFromEntry(e)
 		if err != nil {
-			return fmt.Errorf("route %q: %w", e.Alias, err)
+			return err
 		}
 		if err := reg.Add(rt); err != nil {
 			return fmt.Errorf("route %q: %w", e.Alias, err)
@@ -98,26 +85,20 @@ func NewProxy(reg *routes.Registry[*target]) *Proxy {
 	return p
 }
 
-// FindRoute: the host's first label as alias, then the exact host, then the host without
-// its port.
+// FindRoute is the registry's host resolution (FindHTTPRoute): the host's first label, or
+// the part before a configured domain (-domains), then the whole host, then a wildcard route,
+// with the port stripped; answers are cached by the binding per generation.
 func (p *Proxy) FindRoute(host string) (*routes.Route[*target], bool) {
-	hostname := host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		hostname = h
-	}
-	alias, _, _ := strings.Cut(hostname, ".")
-	if rt, ok := p.Reg.GetHTTPRouteOrExact(alias, host); ok {
-		return rt, true
-	}
-	if hostname != host {
-		return p.Reg.HTTP.Get(hostname)
-	}
-	return nil, false
+	return p.Reg.FindHTTPRoute(host)
 }
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt, ok := p.FindRoute(r.Host); ok && rt.Value().url != nil {
 		p.proxy.ServeHTTP(w, routes.WithRouteContext(r, rt))
+		return
+	}
+	if r.URL.Path == "/api/changes" {
+		serveChanges(p.Reg, w, r)
 		return
 	}
 	if r.URL.Path == "/api/health" {
