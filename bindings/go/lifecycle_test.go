@@ -1,6 +1,7 @@
 package routes
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -18,8 +19,9 @@ import (
 )
 
 // TestLifecycleFuzz is a seeded random driver over every object a user can hold: registries
-// (new and Global), pools held on their own, routes, and route contexts carried by
-// *http.Request. Four goroutines share slots of each and, at random, create, drop (let the
+// (new and Global), pools held on their own, routes, route contexts carried by
+// *http.Request, batches (filled, committed, discarded, or dropped uncommitted) and Watch
+// channels (drained, cancelled, or ended by their registry's Close). Four goroutines share slots of each and, at random, create, drop (let the
 // garbage collector take), close, collect (runtime.GC) and use them, in any order and on any
 // goroutine, so that a Pool outlives its dropped Registry, a request outlives its dropped or
 // closed Route, and Close races with calls in flight. Every result is checked: errors only
@@ -40,7 +42,15 @@ const (
 	fuzzRouteSlots = 12
 	fuzzCtxSlots   = 6
 	fuzzKeys       = 8
+	fuzzBatchSlots = 4
+	fuzzWatchSlots = 4
 )
+
+// fuzzWatch is a running Watch: its channel and how to end it.
+type fuzzWatch struct {
+	ch     <-chan Change[*app]
+	cancel func()
+}
 
 var fuzzOps = []string{
 	"NewRegistry", "Global", "DropRegistry", "CloseRegistry", "TakePool", "DropPool",
@@ -49,6 +59,8 @@ var fuzzOps = []string{
 	"GetIncludeExcluded", "GetHTTPRouteOrExact", "IterAll", "Pool.Iter", "Pool.Slice",
 	"ByProvider", "HealthJSON", "HealthInfo", "Size", "Clear", "Generation", "SetHealth",
 	"Health", "Proxmox", "IsFrozen", "TryGet", "UseClosedRegistry", "UseClosedRoute",
+	"NewBatch", "BatchAdd", "BatchDelKey", "BatchReplaceProvider", "BatchCommit", "BatchDiscard",
+	"DropBatch", "Watch", "DrainWatch", "CancelWatch", "FindHTTPRoute", "Changes",
 }
 
 func fuzzEnv(t *testing.T, name string, def float64) float64 {
@@ -69,6 +81,8 @@ type fuzzRun struct {
 	pools  [fuzzPoolSlots]atomic.Pointer[Pool[*app]]
 	routes [fuzzRouteSlots]atomic.Pointer[Route[*app]]
 	ctxs   [fuzzCtxSlots]atomic.Pointer[fuzzCtx]
+	bats   [fuzzBatchSlots]atomic.Pointer[Batch[*app]]
+	watch  [fuzzWatchSlots]atomic.Pointer[fuzzWatch]
 
 	mu       sync.Mutex
 	failures []string
@@ -226,6 +240,83 @@ func (f *fuzzRun) step(rnd *rand.Rand) string {
 	case "DropContext":
 		f.ctxs[rnd.IntN(fuzzCtxSlots)].Store(nil)
 		return op
+	case "NewBatch":
+		if r := f.pickReg(rnd); r != nil {
+			f.closedPanic(op, func() { f.bats[rnd.IntN(fuzzBatchSlots)].Store(r.NewBatch()) })
+		}
+		return op
+	case "BatchAdd":
+		if b, rt := f.bats[rnd.IntN(fuzzBatchSlots)].Load(), f.pickRoute(rnd); b != nil && rt != nil {
+			f.expect(op, b.Add(rt), ErrInvalidArgument)
+		}
+		return op
+	case "BatchDelKey":
+		if b := f.bats[rnd.IntN(fuzzBatchSlots)].Load(); b != nil {
+			f.expect(op, b.DelKey(fuzzKind(rnd), fuzzKey(rnd)), ErrInvalidArgument)
+		}
+		return op
+	case "BatchReplaceProvider":
+		if b := f.bats[rnd.IntN(fuzzBatchSlots)].Load(); b != nil {
+			f.expect(op, b.ReplaceProvider("fuzz"), ErrInvalidArgument)
+		}
+		return op
+	case "BatchCommit":
+		if b := f.bats[rnd.IntN(fuzzBatchSlots)].Load(); b != nil {
+			_, err := b.Commit()
+			f.expect(op, err, ErrInvalidArgument)
+		}
+		return op
+	case "BatchDiscard":
+		if b := f.bats[rnd.IntN(fuzzBatchSlots)].Load(); b != nil {
+			if rnd.IntN(2) == 0 {
+				b.Discard()
+			} else if err := b.Close(); err != nil {
+				f.errorf("Batch.Close: %v", err)
+			}
+		}
+		return op
+	case "DropBatch": // an uncommitted batch left to the garbage collector
+		f.bats[rnd.IntN(fuzzBatchSlots)].Store(nil)
+		return op
+	case "Watch":
+		if r := f.pickReg(rnd); r != nil {
+			f.closedPanic(op, func() {
+				ctx, cancel := context.WithCancel(context.Background())
+				w := &fuzzWatch{ch: r.Watch(ctx), cancel: cancel}
+				if old := f.watch[rnd.IntN(fuzzWatchSlots)].Swap(w); old != nil {
+					old.cancel()
+				}
+			})
+		}
+		return op
+	case "DrainWatch":
+		if w := f.watch[rnd.IntN(fuzzWatchSlots)].Load(); w != nil {
+			for range 64 {
+				select {
+				case c, ok := <-w.ch:
+					if !ok {
+						return op
+					}
+					switch c.Op {
+					case ChangeAdded, ChangeReloaded, ChangeReplaced, ChangeRemoved:
+						if c.Route == nil || c.Route.Key() != c.Key {
+							f.errorf("Watch: %v record for %q carries %v", c.Op, c.Key, c.Route)
+						}
+					case ChangeCleared, ChangeInventory, ChangeResync:
+					default:
+						f.errorf("Watch: unknown op %v", c.Op)
+					}
+				default:
+					return op
+				}
+			}
+		}
+		return op
+	case "CancelWatch":
+		if w := f.watch[rnd.IntN(fuzzWatchSlots)].Swap(nil); w != nil {
+			w.cancel()
+		}
+		return op
 	case "GC":
 		if rnd.IntN(4) == 0 { // a full collection costs milliseconds: not at every draw
 			runtime.GC()
@@ -311,6 +402,24 @@ func (f *fuzzRun) use(rnd *rand.Rand) string {
 		case "Add":
 			if r != nil && rt != nil {
 				f.expect(op, r.Add(rt), ErrKept)
+			}
+		case "FindHTTPRoute":
+			if r != nil {
+				if got, ok := r.FindHTTPRoute(key + ".example.com:443"); ok && (got.Key() != key || got.Kind() != KindHTTP) {
+					f.errorf("FindHTTPRoute(%q) = %v", key, got)
+				}
+			}
+		case "Changes":
+			if r != nil {
+				seq, _, err := r.Changes(0)
+				f.expect(op, err, ErrStale)
+				if err == nil {
+					for c := range seq {
+						if c.Route != nil && c.Route.Key() != c.Key {
+							f.errorf("Changes: record for %q carries %v", c.Key, c.Route)
+						}
+					}
+				}
 			}
 		case "Pool.Add":
 			if p != nil && rt != nil {
@@ -537,6 +646,17 @@ func TestLifecycleFuzz(t *testing.T) {
 	for i := range f.ctxs {
 		f.ctxs[i].Store(nil)
 	}
+	for i := range f.bats {
+		if b := f.bats[i].Swap(nil); b != nil && i%2 == 0 {
+			b.Discard()
+		}
+	}
+	for i := range f.watch {
+		if w := f.watch[i].Swap(nil); w != nil {
+			w.cancel()
+		}
+	}
+	waitFor(t, "every watcher to end", func() bool { return liveWatchers.Load() == 0 })
 	Global[*app]().Clear()
 	Global[*app]().dropChangeRecords()
 	waitFor(t, "handles and routes back to baseline after the lifecycle fuzz", func() bool {
