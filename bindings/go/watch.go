@@ -29,9 +29,10 @@ var liveWatchers atomic.Int64
 func (r *Registry[T]) Watch(ctx context.Context) <-chan Change[T] {
 	out := make(chan Change[T], watchBuffer)
 	wake := make(chan struct{}, 1)
-	h := cgo.NewHandle(wake)
+	var h cgo.Handle
 	var token, since uint64
-	r.do("Watch", func(reg *C.rr_registry) {
+	r.do("Watch", func(reg *C.rr_registry) { // (panics before f on a closed registry)
+		h = cgo.NewHandle(wake)
 		token = uint64(C.rr_go_subscribe(reg, C.uintptr_t(h)))
 		since = atomic.LoadUint64(r.ngen) // after subscribing: every later commit wakes us
 	})
