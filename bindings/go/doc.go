@@ -22,7 +22,13 @@
 //     stays and Add returns an error wrapping [ErrKept]. Deleting leaves a tombstone, so that a
 //     route re-added soon after is a reload; [Registry.PurgeTombstones] drops them.
 //   - Lookups ([Registry.Get], [Registry.GetHTTPRouteOrExact], the pools' Get) do not call into
-//     C on a repeated hit: results are cached per change generation of the registry.
+//     C: they read a Go-side replica of the pools, kept current from the library's change
+//     records (only the keys a change names are touched). [Registry.FindHTTPRoute] turns a
+//     Host header into a route by the library's rules, cached per generation.
+//   - Changes are observable: [Registry.Changes] gives the change records after a generation,
+//     [Registry.Watch] streams them (with a resync marker when a consumer fell behind), and a
+//     [Batch] commits many adds and deletes, or a whole provider's new set
+//     ([Batch.ReplaceProvider]), as one change set that readers see whole or not at all.
 //   - Health is recorded by the caller ([Route.SetHealth]); the registry aggregates it
 //     ([Registry.HealthInfo], JSON equal to encoding/json's). Probing upstreams stays the
 //     caller's job, as in GoDoxy.
