@@ -104,3 +104,45 @@ func ExampleWithRouteContext() {
 	// https
 	// ""
 }
+
+// A provider reload as one batch: the old set or the new one, never a mix; the change
+// records say what changed.
+func ExampleBatch() {
+	reg := routes.NewRegistry[*backend]()
+	defer reg.Close()
+	load := func(aliases ...string) error {
+		b := reg.NewBatch()
+		defer b.Discard() // on an error nothing is applied
+		for _, a := range aliases {
+			rt, err := routes.NewRoute(routes.RouteConfig{Kind: routes.KindHTTP, Alias: a,
+				URL: "http://10.0.0.5:8080", Provider: "file"}, &backend{name: a})
+			if err != nil {
+				return err
+			}
+			if err := b.Add(rt); err != nil {
+				return err
+			}
+		}
+		if err := b.ReplaceProvider("file"); err != nil {
+			return err
+		}
+		_, err := b.Commit()
+		return err
+	}
+	_ = load("a", "b")
+	since := reg.Generation()
+	_ = load("b", "c")
+	changes, next, _ := reg.Changes(since)
+	for c := range changes {
+		fmt.Println(c.Generation, c.Op, c.Key)
+	}
+	fmt.Println("next:", next, "routes:", reg.NumAllRoutes())
+	host, ok := reg.FindHTTPRoute("c.example.com:443")
+	fmt.Println(host.Key(), ok)
+	// Output:
+	// 2 removed a
+	// 2 replaced b
+	// 2 added c
+	// next: 2 routes: 2
+	// c true
+}
