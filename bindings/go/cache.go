@@ -6,6 +6,7 @@ import "C"
 import (
 	"maps"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -73,7 +74,8 @@ func overlayLimit(size int) int { return 64 + size/16 }
 const foldAbove = 8
 
 // startFold folds the overlay in the background once it outgrows foldAbove (one goroutine at
-// a time per registry; it ends when the overlay is small again).
+// a time per registry; it ends when the overlay is small again, and pauses four times as long
+// as each fold took, so a stream of changes does not keep a core busy copying maps).
 func (r *Registry[T]) startFold(v *view[T]) {
 	if v.nover <= foldAbove || !r.folding.CompareAndSwap(false, true) {
 		return
@@ -87,6 +89,7 @@ func (r *Registry[T]) startFold(v *view[T]) {
 					return
 				}
 			}
+			start := time.Now()
 			b := newBuilder(v)
 			b.materialize() // O(routes), outside the lock: writers are not held up
 			r.syncMu.Lock()
@@ -110,6 +113,9 @@ func (r *Registry[T]) startFold(v *view[T]) {
 				r.view.Store(nv)
 			}
 			r.syncMu.Unlock()
+			// Under a stream of changes, fold at most a fifth of the time: a fold copies
+			// every route's map entries.
+			time.Sleep(min(4*time.Since(start), 100*time.Millisecond))
 		}
 	}()
 }
