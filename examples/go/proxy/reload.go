@@ -22,7 +22,8 @@ import (
 // FileProvider keeps the registry in step with a routes file: each load is one batch that
 // replaces every provider the file names (and every provider an earlier version of the file
 // named), so readers see the old set or the new one, never a mix, and a file that fails to
-// load leaves the old set as it was.
+// load leaves the old set as it was. With -etcd, give the file's routes provider names no etcd
+// publisher uses: a reload replaces every route of the providers the file names.
 type FileProvider struct {
 	Reg    *routes.Registry[*target]
 	Path   string
