@@ -72,12 +72,13 @@ def u64_arg(what: str, value: object) -> int:
 
 
 def pull(
-    reg: int, since: int, limit: int = 0, routes: bool = True
+    reg: int, since: int, limit: int = 0, routes: bool = True, removed: bool = True
 ) -> Tuple[List[RawChange], int]:
     """The raw records after ``since`` and the generation to ask from next time. With
     ``routes``, each record's route (for ``REMOVED`` too) is retained: the caller owns those
-    references. With ``limit``, stops at the first change-set boundary after ``limit``
-    records (a set is never cut). Raises :class:`Stale` or :class:`InvalidArgument`."""
+    references (``removed=False``: not for ``REMOVED`` records). With ``limit``, stops soon after ``limit`` records, at a change-set boundary
+    (a set is never cut; a set larger than ``limit`` comes whole). Raises :class:`Stale` or
+    :class:`InvalidArgument`."""
     out: List[RawChange] = []
     errors: List[BaseException] = []
     from_address = rr_change.from_address
@@ -88,13 +89,17 @@ def pull(
         try:
             c = from_address(addr)
             gen = c.generation
-            if limit and len(out) >= limit and gen != out[-1][0]:
-                return False  # a set boundary: the next pull starts here
             k = c.key
             key = string_at(k.ptr, k.len).decode("utf-8", "replace") if k.len else ""
             r = c.route
-            out.append((gen, c.op, c.kind, key, retain(r) if (r and routes) else 0))
-            return True
+            op = c.op
+            keep = r and routes and (removed or op != _REMOVED)
+            out.append((gen, op, c.kind, key, retain(r) if keep else 0))
+            # Stopping counts this record as visited; the library then reports the last set
+            # seen whole, and the records of a set cut short are dropped below (given again
+            # next time). Stopping only once a set after the limit has begun means the
+            # sets up to the limit always come whole.
+            return not (limit and len(out) > limit and gen != out[limit - 1][0])
         except BaseException as e:  # never let an exception cross the C frames
             errors.append(e)
             return False
@@ -108,7 +113,12 @@ def pull(
             raise errors[0]
         assert e is not None
         raise e
-    return out, int(nxt.value)
+    n = int(nxt.value)
+    if out and out[-1][0] > n:  # a set cut short by the limit: given again next time
+        cut = [rec for rec in out if rec[0] > n]
+        out = [rec for rec in out if rec[0] <= n]
+        release_raw(cut)
+    return out, n
 
 
 def release_raw(raw: List[RawChange]) -> None:

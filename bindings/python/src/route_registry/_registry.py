@@ -561,7 +561,7 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
             return
         p = self._use()
         try:
-            raw, nxt = pull(p, seen, 0, routes=rep is not None)
+            raw, nxt = pull(p, seen, 0, routes=rep is not None, removed=False)
         except Stale:
             self._reset()
             return
@@ -627,7 +627,7 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
         if gen != seen:
             p = self._use()
             try:
-                raw, nxt = pull(p, seen, 0, routes=True)  # records after gen: for the replica
+                raw, nxt = pull(p, seen, 0, removed=False)  # those after gen: for the replica
             except Stale:
                 # The key caches cannot catch up: drop them, keep the replica (it follows
                 # from its own generation from now on).
@@ -673,10 +673,12 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
             parts = [self._views.get(k) or self._make_view(rep, k) for k in range(which - 1)]
             for k, part in enumerate(parts):
                 self._views.setdefault(k, part)
-            return _Snapshot(
-                tuple(r for part in parts for r in part.routes),
-                tuple(k for part in parts for k in part.keys),
-            )
+            routes: Tuple[Route, ...] = ()
+            keys: Tuple[str, ...] = ()
+            for part in parts:
+                routes += part.routes
+                keys += part.keys
+            return _Snapshot(routes, keys)
         d = rep.routes[which]
         return _Snapshot(tuple(d.values()), tuple(d.keys()))
 
@@ -735,6 +737,10 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
         if self._gen.value != self._seen_gen:
             with self._lock:
                 self._sync()
+            if self._gen.value == self._seen_gen:  # the fast path again, caught up
+                r = cache.get(key, _ABSENT)
+                if r is not _ABSENT and (r is None or r._ptr is not None):
+                    return r  # type: ignore[no-any-return]
         gen = self._gen.value  # read BEFORE the native lookup
         p = self._use()
         try:
