@@ -380,7 +380,7 @@ class Watch(Managed):
             else:
                 since = u64_arg("since", since)
                 if since > int(lib.rr_generation(p)):
-                    check(lib.rr_changes_since(p, since, None, None, None))
+                    check(lib.rr_changes_since(p, since, CHANGE_VISITOR(), None, None))
             self._next = since
             token = native.subscribe(cb)
             self._set_handle(token, functools.partial(_unsubscribe, native, cb))
@@ -507,7 +507,7 @@ class Watch(Managed):
                         pass
 
     def __repr__(self) -> str:
-        state = "closed" if self._ptr is None else f"next={self._next}"
+        state = "closed" if getattr(self, "_ptr", None) is None else f"next={self._next}"
         return f"<Watch {state}>"
 
 
@@ -627,8 +627,8 @@ class Batch(Managed):
             self.close()
 
     def __repr__(self) -> str:
-        if self._ptr is None:
-            done = "" if self.generation is None else f" at generation {self.generation}"
+        if getattr(self, "_ptr", None) is None:
+            done = "" if getattr(self, "generation", None) is None else f" at generation {self.generation}"
             return f"<Batch closed{done}>"
         return "<Batch open>"
 
