@@ -183,10 +183,10 @@ def make_change(rec: RawChange) -> Change:
     return Change(gen, ChangeOp(op), Kind(kind), key, from_new_ref(addr) if addr else None)
 
 
-class Changes(Sequence[Change]):
-    """The records after ``since``, oldest first (a sequence of :class:`Change`), and
-    ``next``: the generation to pass to :meth:`Registry.changes` next time (the current
-    generation when every record was returned)."""
+class Changes:
+    """The records after ``since``, oldest first (a sequence of :class:`Change`: ``len``,
+    indexing, iteration), and ``next``: the generation to pass to :meth:`Registry.changes`
+    next time (the current generation when every record was returned)."""
 
     __slots__ = ("_records", "since", "next")
 
@@ -198,8 +198,8 @@ class Changes(Sequence[Change]):
     @overload
     def __getitem__(self, i: int) -> Change: ...
     @overload
-    def __getitem__(self, i: slice) -> Sequence[Change]: ...
-    def __getitem__(self, i: Union[int, slice]) -> Union[Change, Sequence[Change]]:
+    def __getitem__(self, i: slice) -> Tuple[Change, ...]: ...
+    def __getitem__(self, i: Union[int, slice]) -> Union[Change, Tuple[Change, ...]]:
         return self._records[i]
 
     def __len__(self) -> int:
@@ -219,6 +219,9 @@ class Changes(Sequence[Change]):
 
     def __repr__(self) -> str:
         return f"Changes(since={self.since}, next={self.next}, {list(self._records)!r})"
+
+
+Sequence.register(Changes)
 
 
 @dataclass(frozen=True)
@@ -361,9 +364,6 @@ class Watch(Managed):
     __slots__ = ("_reg", "_sig", "_next", "_buf", "_pull_lock", "_limit")
     _what = "watch"
 
-    _reg: "Registry"
-    _next: int
-
     def __init__(self, reg: "Registry", since: Optional[int] = None, limit: int = 1024) -> None:
         sig = _Signal()
         cb = _callback(sig)
@@ -381,7 +381,7 @@ class Watch(Managed):
                 since = u64_arg("since", since)
                 if since > int(lib.rr_generation(p)):
                     check(lib.rr_changes_since(p, since, CHANGE_VISITOR(), None, None))
-            self._next = since
+            self._next: int = since
             token = native.subscribe(cb)
             self._set_handle(token, functools.partial(_unsubscribe, native, cb))
         finally:
@@ -537,12 +537,8 @@ class Batch(Managed):
     references to the routes put in it, and keeps its registry alive.
     """
 
-    __slots__ = ("_reg", "generation")
+    __slots__ = ("_reg", "_generation")
     _what = "batch"
-
-    _reg: "Registry"
-    #: The registry's generation after :meth:`commit` (``None`` before).
-    generation: Optional[int]
 
     def __init__(self, reg: "Registry") -> None:
         reg._check()
@@ -551,12 +547,18 @@ class Batch(Managed):
             raise error_for(RR_PANIC)
         self._set_handle(addr, _free_batch)
         self._reg = reg
-        self.generation = None
+        self._generation: Optional[int] = None
 
     @property
     def registry(self) -> "Registry":
         """The registry the batch commits to."""
         return self._reg
+
+    @property
+    def generation(self) -> Optional[int]:
+        """The registry's generation after :meth:`commit` (``None`` before, or when
+        discarded)."""
+        return self._generation
 
     def add(self, route: Route) -> None:
         """Puts "add ``route``" in the batch (to the pool of its kind, by the rules of
@@ -608,9 +610,9 @@ class Batch(Managed):
             self._done()
         if e is not None:
             raise e
-        self.generation = int(gen.value)
+        self._generation = g = int(gen.value)
         self.close()
-        return self.generation
+        return g
 
     def discard(self) -> None:
         """Frees the batch uncommitted: nothing changes (idempotent; same as :meth:`close`)."""
@@ -628,7 +630,8 @@ class Batch(Managed):
 
     def __repr__(self) -> str:
         if getattr(self, "_ptr", None) is None:
-            done = "" if getattr(self, "generation", None) is None else f" at generation {self.generation}"
+            g = getattr(self, "_generation", None)
+            done = "" if g is None else f" at generation {g}"
             return f"<Batch closed{done}>"
         return "<Batch open>"
 
