@@ -190,7 +190,7 @@ def _model_records(rnd: random.Random, reg: Registry, n: int) -> List[Tuple[Chan
     live: "dict[Tuple[Kind, str], int]" = {}
     gone: "set[Tuple[Kind, str]]" = set()
     expected: List[Tuple[ChangeOp, Kind, str]] = []
-    for i in range(n):
+    for _ in range(n):
         kind = rnd.choice([Kind.HTTP, Kind.STREAM])
         key = f"k{rnd.randrange(30)}"
         if (kind, key) in gone:

@@ -183,7 +183,8 @@ def test_resync_when_the_consumer_falls_behind(reg: Registry) -> None:
         item2 = w.get(0)
         assert isinstance(item2, Resync)
         assert item2.generation == reg.generation
-        assert sorted(r.key for r in item2.routes) == sorted(["first"] + [f"r{i}" for i in range(50)])
+        expected = sorted(["first"] + [f"r{i}" for i in range(50)])
+        assert sorted(r.key for r in item2.routes) == expected
         reg.add(http("next"))
         item3 = w.get(1)
         assert isinstance(item3, Change) and item3.key == "next"
@@ -237,7 +238,7 @@ def test_close_from_another_thread_while_callbacks_run(reg: Registry) -> None:
             w = reg.watch()
             stop = threading.Event()
 
-            def write() -> None:
+            def write(stop: threading.Event = stop) -> None:
                 i = 0
                 while not stop.is_set():
                     reg.add(http(f"w{i % 5}"))

@@ -76,9 +76,9 @@ def pull(
 ) -> Tuple[List[RawChange], int]:
     """The raw records after ``since`` and the generation to ask from next time. With
     ``routes``, each record's route (for ``REMOVED`` too) is retained: the caller owns those
-    references (``removed=False``: not for ``REMOVED`` records). With ``limit``, stops soon after ``limit`` records, at a change-set boundary
-    (a set is never cut; a set larger than ``limit`` comes whole). Raises :class:`Stale` or
-    :class:`InvalidArgument`."""
+    references (``removed=False``: not for ``REMOVED`` records). With ``limit``, stops soon
+    after ``limit`` records, at a change-set boundary (a set is never cut; a set larger than
+    ``limit`` comes whole). Raises :class:`Stale` or :class:`InvalidArgument`."""
     out: List[RawChange] = []
     errors: List[BaseException] = []
     from_address = rr_change.from_address
@@ -622,8 +622,8 @@ class Batch(Managed):
         self._check()
         return self
 
-    def __exit__(self, exc_type: object, *exc: object) -> None:
-        if exc_type is None and self._ptr is not None:
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None and self._ptr is not None:
             self.commit()
         else:
             self.close()

@@ -288,9 +288,7 @@ class Pool(Mapping):  # type: ignore[type-arg]
             reg._check()
             return default
         kind = self.kind
-        r = reg._lookup(
-            reg._pool_get[kind], key, lambda p: lib.rr_pool_get(p, kind, b, len(b))
-        )
+        r = reg._lookup(reg._pool_get[kind], key, lambda p: lib.rr_pool_get(p, kind, b, len(b)))
         return default if r is None else r
 
     def __getitem__(self, key: str) -> Route:
@@ -554,9 +552,7 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
         self._check()
         self._memo.clear()  # entries valid for one generation only
         rep = self._rep
-        if rep is None and not (
-            self._get_cache or self._gie_cache or any(self._pool_get)
-        ):
+        if rep is None and not (self._get_cache or self._gie_cache or any(self._pool_get)):
             self._seen_gen = int(g0)  # nothing to forget
             return
         p = self._use()
@@ -667,8 +663,8 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
 
     def _make_view(self, rep: _Replica, which: Any) -> _Snapshot:
         if isinstance(which, tuple):  # ("sorted", kind): by alias, then key (bytewise)
-            routes = sorted(rep.routes[which[1]].values(), key=lambda r: (r.alias, r.key))
-            return _Snapshot(tuple(routes), tuple(r.key for r in routes))
+            ordered = sorted(rep.routes[which[1]].values(), key=lambda r: (r.alias, r.key))
+            return _Snapshot(tuple(ordered), tuple(r.key for r in ordered))
         if which == _ACTIVE or which == _ALL:
             parts = [self._views.get(k) or self._make_view(rep, k) for k in range(which - 1)]
             for k, part in enumerate(parts):
@@ -821,9 +817,7 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
         if b is None:
             self._check()
             return default
-        r = self._lookup(
-            self._gie_cache, key, lambda p: lib.rr_get_include_excluded(p, b, len(b))
-        )
+        r = self._lookup(self._gie_cache, key, lambda p: lib.rr_get_include_excluded(p, b, len(b)))
         return default if r is None else r
 
     def get_http_route_or_exact(self, alias: str, host: str) -> Optional[Route]:
