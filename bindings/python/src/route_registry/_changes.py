@@ -128,9 +128,15 @@ def release_raw(raw: List[RawChange]) -> None:
 
 
 def _key_kind(addr: int) -> Tuple[int, str]:
+    """A registered (so frozen) route's kind and key: cached in its shared state."""
     st = _BY_ADDR.get(addr)
-    if st is not None and st.key is not None and st.kind is not None:
-        return int(st.kind), st.key
+    if st is not None:
+        key, kind = st.key, st.kind
+        if key is None:
+            key = st.key = read_str(lib.rr_route_key(addr))
+        if kind is None:
+            kind = st.kind = Kind(lib.rr_route_kind(addr))
+        return int(kind), key
     return int(lib.rr_route_kind(addr)), read_str(lib.rr_route_key(addr))
 
 
