@@ -6,7 +6,7 @@ import ctypes
 import gc
 import random
 import weakref
-from typing import Any, Callable, Iterator, List, Tuple
+from typing import Any, Callable, List, Tuple
 
 import pytest
 
@@ -22,7 +22,6 @@ from route_registry import (
     Route,
     Stale,
 )
-from route_registry import _registry
 from route_registry._native import VISITOR, lib
 
 A, RL, RP, RM, CL, INV = (
@@ -465,9 +464,14 @@ def test_concurrent_readers_and_writers_see_whole_change_sets(reg: Registry) -> 
     assert not bad, bad[:3]
 
 
-def test_registry_caches_module_has_the_limits() -> None:
-    assert _registry._HOST_MISS_LIMIT <= _registry._HOST_LIMIT
-
-
-def _unused() -> Iterator[None]:  # pragma: no cover
-    yield
+def test_clearing_one_pool_keeps_the_replica_of_the_others(reg: Registry) -> None:
+    s = stream("s")
+    reg.add(http("h"))
+    reg.add(s)
+    assert len(reg.iter_all()) == 2
+    with CallCounter("rr_snapshot", "rr_iter_all") as cc:
+        reg.http.clear()
+        assert reg.iter_all() == (s,)
+        assert cc.total == 0
+    reg.clear()
+    assert reg.iter_all() == () and len(reg) == 0

@@ -382,7 +382,7 @@ class Pool(Mapping):  # type: ignore[type-arg]
             lib.rr_pool_clear(p, self.kind)
         finally:
             reg._done()
-        reg._drop_caches()
+        reg._catch_up()
 
     def __repr__(self) -> str:
         if self._reg.closed:
@@ -524,6 +524,12 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
         """Forgets everything cached (the replica's references are released now)."""
         with self._lock:
             self._reset()
+
+    def _catch_up(self) -> None:
+        """Applies the change records now (after a clear: the routes the caches held are
+        released at once, not at the next read)."""
+        with self._lock:
+            self._sync()
 
     def _reset(self) -> None:
         """With the lock held: empty caches, exact for any generation from now on."""
@@ -1092,7 +1098,7 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
             lib.rr_clear(p)
         finally:
             self._done()
-        self._drop_caches()
+        self._catch_up()
 
     def purge_tombstones(self) -> int:
         """Removes tombstones older than 1 s now; returns how many."""
