@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import collections.abc
 import ctypes
 import functools
 import threading
@@ -30,7 +31,6 @@ from typing import (
     Iterator,
     List,
     Optional,
-    Sequence,
     Tuple,
     Union,
     overload,
@@ -227,7 +227,7 @@ class Changes:
         return f"Changes(since={self.since}, next={self.next}, {list(self._records)!r})"
 
 
-Sequence.register(Changes)
+collections.abc.Sequence.register(Changes)
 
 
 @dataclass(frozen=True)
