@@ -475,3 +475,40 @@ def test_clearing_one_pool_keeps_the_replica_of_the_others(reg: Registry) -> Non
         assert cc.total == 0
     reg.clear()
     assert reg.iter_all() == () and len(reg) == 0
+
+
+def test_cached_lookups_never_go_back_in_time(reg: Registry) -> None:
+    """A writer replaces "k" with ever newer versions (and churns other keys, so catch-ups
+    and cache fills interleave); each reader must see versions that never decrease, and,
+    once the writer is done, the last one."""
+    import threading
+
+    stop = threading.Event()
+    bad: List[Any] = []
+    last = 1500
+
+    def reader() -> None:
+        seen = -1
+        while not stop.is_set():
+            for get in (reg.get, reg.http.get, reg.get_include_excluded):
+                r = get("k")
+                v = -1 if r is None else r.data
+                if v < seen:
+                    bad.append((seen, v))
+                seen = max(seen, v)
+            reg.iter_active()
+
+    reg.add(http("k", data=0))
+    ts = [threading.Thread(target=reader) for _ in range(3)]
+    for t in ts:
+        t.start()
+    for v in range(1, last + 1):
+        reg.add(http("k", data=v))
+        reg.add(http(f"other{v % 7}"))
+        if v % 5 == 0:
+            reg.delete(f"other{v % 7}", missing_ok=True)
+    stop.set()
+    for t in ts:
+        t.join()
+    assert not bad, bad[:5]
+    assert reg["k"].data == last and reg.http["k"].data == last
