@@ -58,6 +58,14 @@ def _use_after_close(obj: str) -> None:
         reg = Registry()
         reg.close()
         reg.get("a")
+    elif obj == "batch":
+        b = Registry().batch()
+        b.discard()
+        b.add(_conf_route())
+    elif obj == "watch":
+        w = Registry().watch()
+        w.close()
+        w.get()
     else:
         raise UnknownOp(f"use_after_close of {obj!r}")
 
