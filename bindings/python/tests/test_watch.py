@@ -287,3 +287,17 @@ def test_watch_keeps_its_registry_alive() -> None:
     assert isinstance(item, Change) and item.key == "a"
     w.close()
     assert isinstance(w, Watch)
+
+
+def test_a_watch_from_a_generation_the_log_dropped_starts_with_a_resync(reg: Registry) -> None:
+    reg.set_change_log_capacity(2)
+    for i in range(6):
+        reg.add(http(f"r{i}"))
+
+    async def first() -> Any:
+        with reg.watch(since=0) as w:
+            return await w.__anext__()
+
+    item = asyncio.run(first())
+    assert isinstance(item, Resync) and item.generation == reg.generation
+    assert sorted(r.key for r in item.routes) == [f"r{i}" for i in range(6)]
