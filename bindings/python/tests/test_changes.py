@@ -244,8 +244,10 @@ def test_batch_discards_on_an_exception_and_nothing_changes(reg: Registry) -> No
 
 def test_batch_entries_are_checked_when_put_in(reg: Registry) -> None:
     b = reg.batch()
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidArgument, match="route is NULL"):
         b.add(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        b.add("a route")  # type: ignore[arg-type]
     with pytest.raises(InvalidArgument):
         b.del_key(Kind.HTTP, "")
     with pytest.raises(InvalidArgument):
@@ -256,6 +258,12 @@ def test_batch_entries_are_checked_when_put_in(reg: Registry) -> None:
     b.add(http("ok"))  # still usable
     gen = b.commit()
     assert gen == reg.generation and "ok" in reg
+    # Spent: the library refuses further use, as it does in C and Go ...
+    for use in (lambda: b.add(http("x")), b.commit, lambda: b.del_key("http", "k")):
+        with pytest.raises(InvalidArgument, match="committed"):
+            use()
+    b.discard()
+    # ... and once freed, the binding says it is closed.
     for use in (lambda: b.add(http("x")), b.commit, lambda: b.del_key("http", "k")):
         with pytest.raises(ValueError, match="batch is closed"):
             use()

@@ -538,7 +538,9 @@ class Batch(Managed):
             for r in load_routes():
                 b.add(r)          # an exception here: the old routes stay, untouched
 
-    After :meth:`commit` or :meth:`discard` the batch is closed (``ValueError`` on use);
+    After :meth:`commit` the batch is spent: another entry or a second commit raises
+    :class:`InvalidArgument`, as the library says; :meth:`close` (or :meth:`discard`, or the
+    end of the ``with`` block) frees it, after which any use raises ``ValueError``.
     ``generation`` is the registry's generation after the commit. The batch holds its own
     references to the routes put in it, and keeps its registry alive.
     """
@@ -570,16 +572,20 @@ class Batch(Managed):
         """Puts "add ``route``" in the batch (to the pool of its kind, by the rules of
         :meth:`Registry.add` at commit; a route kept out by a higher-priority one gives no
         change record). The route is frozen when the commit registers it."""
-        if not isinstance(route, Route):
+        if route is not None and not isinstance(route, Route):
             raise TypeError(f"expected a Route, not {type(route).__name__}")
         bp = self._use()
         try:
-            rp = route._use()
-            try:
-                status = lib.rr_batch_add(bp, rp)
+            if route is None:  # the library's answer for a NULL route, as in C and Go
+                status = lib.rr_batch_add(bp, None)
                 e = error_for(status) if status else None
-            finally:
-                route._done()
+            else:
+                rp = route._use()
+                try:
+                    status = lib.rr_batch_add(bp, rp)
+                    e = error_for(status) if status else None
+                finally:
+                    route._done()
         finally:
             self._done()
         if e is not None:
@@ -616,8 +622,10 @@ class Batch(Managed):
             self._done()
         if e is not None:
             raise e
+        # The batch stays open, spent: a second commit or a new entry gets the library's
+        # RR_INVALID_ARGUMENT, as in C and Go. close(), discard() or the end of a ``with``
+        # block frees it.
         self._generation = g = int(gen.value)
-        self.close()
         return g
 
     def discard(self) -> None:
@@ -629,9 +637,10 @@ class Batch(Managed):
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if exc[0] is None and self._ptr is not None:
-            self.commit()
-        else:
+        try:
+            if exc[0] is None and self._ptr is not None and self._generation is None:
+                self.commit()
+        finally:
             self.close()
 
     def __repr__(self) -> str:
