@@ -116,7 +116,7 @@ impl RouteDomains {
         }
         let body = s.strip_prefix('.').unwrap_or(s);
         let body = body.strip_suffix('.').unwrap_or(body);
-        if body.is_empty() {
+        if body.bytes().all(|b| b == b'.') {
             return Err(bad("names no domain"));
         }
         Ok(format!(".{}", body.to_ascii_lowercase()).into_boxed_str())
@@ -219,6 +219,8 @@ mod tests {
             (&b""[..], "is empty"),
             (b".", "names no domain"),
             (b"..", "names no domain"),
+            (b"...", "names no domain"),
+            (b".....", "names no domain"),
             (b"a\0b", "NUL"),
             (b"\xff", "not valid UTF-8"),
         ] {

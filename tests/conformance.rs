@@ -3,6 +3,9 @@
 //! (default: all) must give its status category, mention its substring, keep the message
 //! short and quote at most `max_quoted_chars` characters of a long bad value.
 
+use route_registry::ffi::batch::*;
+use route_registry::ffi::changes::*;
+use route_registry::ffi::host::*;
 use route_registry::ffi::registry::*;
 use route_registry::ffi::route::*;
 use route_registry::ffi::version::rr_string_free;
@@ -165,6 +168,83 @@ fn run(op: &str, args: &Value) -> (Outcome, Vec<Vec<u8>>) {
             };
             (Outcome::Status(st), vec![])
         }
+        "batch_add" | "batch_del_key" | "batch_replace_provider" | "batch_commit_twice" => {
+            let b = rr_batch_new();
+            assert!(!b.is_null());
+            let mut values = vec![];
+            let st = match op {
+                "batch_add" => {
+                    assert!(args["route"].is_null(), "batch_add: route must be null");
+                    rr_batch_add(b, std::ptr::null_mut())
+                }
+                "batch_del_key" => {
+                    let key = bytes_of(&args["key"]);
+                    let st =
+                        rr_batch_del_key(b, u32_arg(args, "kind"), key.as_ptr().cast(), key.len());
+                    values.push(key);
+                    st
+                }
+                "batch_replace_provider" => {
+                    let p = bytes_of(&args["provider"]);
+                    let st = rr_batch_replace_provider(b, p.as_ptr().cast(), p.len());
+                    values.push(p);
+                    st
+                }
+                _ => {
+                    assert_eq!(rr_batch_commit(reg, b, std::ptr::null_mut()), RR_OK);
+                    rr_batch_commit(reg, b, std::ptr::null_mut())
+                }
+            };
+            rr_batch_free(b);
+            (Outcome::Status(st), values)
+        }
+        "changes_since" => {
+            let mut next = 0u64;
+            let st = rr_changes_since(
+                reg,
+                u64_arg(args, "since"),
+                None,
+                std::ptr::null_mut(),
+                &mut next,
+            );
+            (Outcome::Status(st), vec![])
+        }
+        "set_change_log_capacity" => (
+            Outcome::Status(rr_set_change_log_capacity(
+                reg,
+                u64_arg(args, "records") as usize,
+            )),
+            vec![],
+        ),
+        "set_route_domains" => {
+            let values: Vec<Vec<u8>> = args["domains"]
+                .as_array()
+                .expect("domains list")
+                .iter()
+                .map(bytes_of)
+                .collect();
+            let strs: Vec<rr_str> = values
+                .iter()
+                .map(|v| rr_str {
+                    ptr: v.as_ptr().cast(),
+                    len: v.len(),
+                })
+                .collect();
+            let st = rr_set_route_domains(reg, strs.as_ptr(), strs.len());
+            (Outcome::Status(st), values)
+        }
+        "find_http_route" => {
+            let host = bytes_of(&args["host"]);
+            assert_eq!(rr_add(reg, r), RR_OK);
+            let got = rr_find_http_route(reg, host.as_ptr().cast(), host.len());
+            let out = if got.is_null() {
+                Outcome::Absent
+            } else {
+                rr_route_release(got);
+                Outcome::Present
+            };
+            (out, vec![host])
+        }
         other => panic!("unknown op {other:?}: every op of the table must be run"),
     };
     rr_route_release(r);
@@ -208,6 +288,11 @@ fn every_c_case_of_the_bad_input_table_holds() {
             "not_found" => RR_NOT_FOUND,
             "absent" => {
                 assert!(matches!(out, Outcome::Absent), "{id}: expected NULL");
+                ran += 1;
+                continue;
+            }
+            "present" => {
+                assert!(matches!(out, Outcome::Present), "{id}: expected a route");
                 ran += 1;
                 continue;
             }

@@ -193,6 +193,49 @@ static void run(const char *id, const char *op, const mj_value *args, outcome *o
             fprintf(stderr, "conformance %s: add without a null handle\n", id);
             CHECK(!"add names a null handle");
         }
+    } else if (strncmp(op, "batch_", 6) == 0) {
+        rr_batch *b = rr_batch_new();
+        CHECK(b != NULL);
+        if (strcmp(op, "batch_add") == 0) {
+            const mj_value *route = mj_get(args, "route");
+            CHECK(route && route->type == MJ_NULL);
+            o->status = rr_batch_add(b, NULL);
+        } else if (strcmp(op, "batch_del_key") == 0) {
+            const char *key = keep(o, need(args, "key"), &n1);
+            o->status = rr_batch_del_key(b, arg_u32(args, "kind"), key, n1);
+        } else if (strcmp(op, "batch_replace_provider") == 0) {
+            const char *p = keep(o, need(args, "provider"), &n1);
+            o->status = rr_batch_replace_provider(b, p, n1);
+        } else if (strcmp(op, "batch_commit_twice") == 0) {
+            CHECK(rr_batch_commit(reg, b, NULL) == RR_OK);
+            o->status = rr_batch_commit(reg, b, NULL);
+        } else {
+            fprintf(stderr, "conformance %s: unknown op \"%s\"\n", id, op);
+            CHECK(!"every op of the table is known");
+        }
+        rr_batch_free(b);
+    } else if (strcmp(op, "changes_since") == 0) {
+        uint64_t next = 1;
+        o->status = rr_changes_since(reg, arg_u64(args, "since"), NULL, NULL, &next);
+    } else if (strcmp(op, "set_change_log_capacity") == 0) {
+        o->status = rr_set_change_log_capacity(reg, (size_t)arg_u64(args, "records"));
+    } else if (strcmp(op, "set_route_domains") == 0) {
+        const mj_value *list = need(args, "domains");
+        rr_str doms[MAX_VALUES];
+        size_t i;
+        CHECK(list->type == MJ_ARRAY && list->count <= MAX_VALUES);
+        for (i = 0; i < list->count; i++) {
+            doms[i].ptr = keep(o, list->items[i], &n1);
+            doms[i].len = n1;
+        }
+        o->status = rr_set_route_domains(reg, doms, list->count);
+    } else if (strcmp(op, "find_http_route") == 0) {
+        const char *host = keep(o, need(args, "host"), &n1);
+        rr_route *got;
+        CHECK(rr_add(reg, r) == RR_OK);
+        got = rr_find_http_route(reg, host, n1);
+        o->kind = got ? OUT_PRESENT : OUT_ABSENT;
+        rr_route_release(got);
     } else {
         fprintf(stderr, "conformance %s: unknown op \"%s\"\n", id, op);
         CHECK(!"every op of the table is known");
@@ -234,6 +277,9 @@ void test_conformance(const char *path) {
         if (strcmp(expect, "absent") == 0) {
             if (o.kind != OUT_ABSENT) fprintf(stderr, "conformance %s: expected NULL\n", id);
             CHECK(o.kind == OUT_ABSENT);
+        } else if (strcmp(expect, "present") == 0) {
+            if (o.kind != OUT_PRESENT) fprintf(stderr, "conformance %s: expected a route\n", id);
+            CHECK(o.kind == OUT_PRESENT);
         } else {
             if (strcmp(expect, "ok") == 0) want = RR_OK;
             else if (strcmp(expect, "invalid_argument") == 0) want = RR_INVALID_ARGUMENT;

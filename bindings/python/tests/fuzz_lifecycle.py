@@ -1,5 +1,6 @@
 """Lifecycle fuzzing: a seeded random driver over every user-visible object of the binding
-(Registry, Pool, Route, RouteContext, the contextvars route context) on several threads that
+(Registry, Pool, Route, RouteContext, the contextvars route context, Batch, Watch and the
+change records) on several threads that
 share them: create, drop, close, hand to C (``_consume``), garbage-collect and use, in any
 order. Run it against the library built with AddressSanitizer, with the ASan runtime
 preloaded, so that any use of freed native memory aborts with a report:
@@ -40,10 +41,12 @@ import route_registry as rr
 from route_registry import Kind, Registry, Route
 
 HAS_CTX = hasattr(rr, "RouteContext")
+HAS_CHANGES = hasattr(rr, "Watch")
 KEYS = [f"k{i}" for i in range(12)]
 URLS = {Kind.HTTP: "http://10.0.0.{}:8080", Kind.STREAM: "tcp://10.0.1.{}:53",
         Kind.EXCLUDED: "http://10.0.2.{}:80"}  # fmt: skip
-EXPECTED = (ValueError, KeyError, rr.Kept, rr.Frozen)
+EXPECTED = (ValueError, KeyError, rr.Kept, rr.Frozen) + ((rr.Stale,) if HAS_CHANGES else ())
+HOSTS = ["k1", "k2.example.com", "K3.Example.COM:8443", "x.k4.org", "nope", "k5."]
 
 
 class Driver:
@@ -88,7 +91,7 @@ class Driver:
     # -- operations ------------------------------------------------------------------------
 
     def op_create(self, rnd: random.Random) -> None:
-        x = rnd.randrange(7)
+        x = rnd.randrange(10 if HAS_CHANGES else 7)
         if x == 0:
             self.put(rnd, Registry())
         elif x == 1:  # a pool whose registry nobody else holds
@@ -102,6 +105,22 @@ class Driver:
         elif x == 5 and HAS_CTX:
             parent = self.pick(rnd, rr.RouteContext) if rnd.random() < 0.5 else None
             self.put(rnd, rr.RouteContext(self.pick(rnd, Route), parent=parent))
+        elif x == 7:  # a batch, with or without another holder of its registry
+            reg = self.pick(rnd, Registry) if rnd.random() < 0.7 else Registry()
+            if reg is not None:
+                b = reg.batch()
+                for _ in range(rnd.randrange(3)):
+                    r = self.pick(rnd, Route)
+                    b.add(r if r is not None else self.route(rnd))
+                self.put(rnd, b)
+        elif x == 8:  # a watch, with or without another holder of its registry
+            reg = self.pick(rnd, Registry) if rnd.random() < 0.7 else Registry()
+            if reg is not None:
+                self.put(rnd, reg.watch(since=rnd.choice([None, 0])))
+        elif x == 9:  # change records holding routes
+            reg = self.pick(rnd, Registry)
+            if reg is not None:
+                self.put(rnd, reg.changes(max(0, reg.generation - rnd.randrange(8))))
         else:  # a route from a lookup
             src = self.pick(rnd, Registry, rr.Pool)
             if src is not None:
@@ -114,7 +133,7 @@ class Driver:
 
     def op_close(self, rnd: random.Random) -> None:
         o = self.objs[rnd.randrange(len(self.objs))]
-        if o is None:
+        if o is None or not hasattr(o, "close"):
             return
         if isinstance(o, rr.Pool):
             o = getattr(o, "registry", None) or getattr(o, "_reg", None)
@@ -140,6 +159,15 @@ class Driver:
             self.use_pool(rnd, o)
         elif isinstance(o, Route):
             self.use_route(rnd, o)
+        elif HAS_CHANGES and isinstance(o, rr.Batch):
+            self.use_batch(rnd, o)
+        elif HAS_CHANGES and isinstance(o, rr.Watch):
+            self.use_watch(rnd, o)
+        elif HAS_CHANGES and isinstance(o, rr.Changes):
+            for c in o:
+                if c.route is not None:
+                    c.route.upstream_host
+                    self.put(rnd, c.route) if rnd.random() < 0.1 else None
         elif HAS_CTX and isinstance(o, rr.RouteContext):
             x = rnd.randrange(4)
             if x == 0:
@@ -155,6 +183,9 @@ class Driver:
 
     def use_registry(self, rnd: random.Random, reg: Registry) -> None:
         x = rnd.randrange(12)
+        if HAS_CHANGES and rnd.random() < 0.3:
+            self.use_registry_changes(rnd, reg)
+            return
         if x < 3:
             r = self.pick(rnd, Route)
             reg.add(r if r is not None else self.route(rnd))
@@ -179,6 +210,75 @@ class Driver:
             reg.get_include_excluded(rnd.choice(KEYS))
         elif rnd.random() < 0.2:
             reg.clear()
+
+    def use_registry_changes(self, rnd: random.Random, reg: Registry) -> None:
+        x = rnd.randrange(8)
+        if x == 0:
+            r = reg.find_http_route(rnd.choice(HOSTS))
+            if r is not None:
+                r.upstream_url
+        elif x == 1:
+            reg.set_route_domains(rnd.sample(["example.com", ".k4.org", "EXAMPLE.net."],
+                                             rnd.randrange(3)))  # fmt: skip
+        elif x == 2:
+            for c in reg.changes(max(0, reg.generation - rnd.randrange(20))):
+                if c.route is not None:
+                    c.route.key
+        elif x == 3:
+            for r in reg.snapshot(rnd.choice(["all", "active", Kind.HTTP])).routes:
+                r.alias
+        elif x == 4:
+            reg.set_change_log_capacity(rnd.choice([1, 4, 64, 4096]))
+        elif x == 5:
+            with reg.batch() as b:
+                if rnd.random() < 0.5:
+                    b.replace_provider(rnd.choice(["docker", "file"]))
+                for _ in range(rnd.randrange(4)):
+                    r = self.pick(rnd, Route)
+                    b.add(r if r is not None else self.route(rnd))
+                if rnd.random() < 0.2:
+                    raise KeyError("discard")  # the batch is discarded
+        elif x == 6:
+            for r in reg.http.sorted():
+                r.key
+        else:
+            with reg.watch() as w:
+                reg.add(self.route(rnd))
+                w.poll()
+
+    def use_batch(self, rnd: random.Random, b: Any) -> None:
+        x = rnd.randrange(7)
+        if x < 2:
+            r = self.pick(rnd, Route)
+            b.add(r if r is not None else self.route(rnd))
+        elif x == 2:
+            b.del_key(Kind(rnd.randrange(3)), rnd.choice(KEYS))
+        elif x == 3:
+            b.replace_provider(rnd.choice(["", "docker", "file"]))
+        elif x == 4:
+            b.commit()
+        elif x == 5:
+            b.discard()
+        else:
+            repr(b), b.registry
+
+    def use_watch(self, rnd: random.Random, w: Any) -> None:
+        x = rnd.randrange(5)
+        if x < 2:
+            for _ in range(rnd.randrange(1, 5)):
+                item = w.poll()
+                if item is None:
+                    break
+                rs = item.routes if isinstance(item, rr.Resync) else (item.route,)
+                for r in rs:
+                    if r is not None:
+                        r.upstream_port
+        elif x == 2:
+            w.get(timeout=0)
+        elif x == 3:
+            w.registry.add(self.route(rnd))
+        else:
+            repr(w), w.next_generation
 
     def use_pool(self, rnd: random.Random, pool: Any) -> None:
         x = rnd.randrange(7)

@@ -19,6 +19,7 @@ MAX_MESSAGE: int = TABLE["max_message_bytes"]
 CASES: List[Dict[str, Any]] = [c for c in TABLE["cases"] if "python" in c.get("langs", ["python"])]
 
 _ABSENT = object()  # what an "absent" lookup gave
+_PRESENT = object()  # what a lookup that found a route gave
 
 
 class UnknownOp(AssertionError):
@@ -27,6 +28,8 @@ class UnknownOp(AssertionError):
 
 def value(v: Any) -> Any:
     """A table value as Python passes it (see tests/conformance/README.md)."""
+    if isinstance(v, list):
+        return [value(x) for x in v]
     if isinstance(v, dict) and "hex" in v:
         return bytes.fromhex(v["hex"]).decode("utf-8", "surrogateescape")
     if isinstance(v, dict) and "repeat" in v:
@@ -58,8 +61,37 @@ def _use_after_close(obj: str) -> None:
         reg = Registry()
         reg.close()
         reg.get("a")
+    elif obj == "batch":
+        b = Registry().batch()
+        b.discard()
+        b.add(_conf_route())
+    elif obj == "watch":
+        w = Registry().watch()
+        w.close()
+        w.get()
     else:
         raise UnknownOp(f"use_after_close of {obj!r}")
+
+
+def _batch_op(reg: Registry, op: str, a: Dict[str, Any]) -> Any:
+    with reg.batch() as b:
+        try:
+            if op == "batch_add":
+                return b.add(a["route"])
+            if op == "batch_del_key":
+                return b.del_key(a["kind"], a["key"])
+            if op == "batch_replace_provider":
+                return b.replace_provider(a["provider"])
+            b.commit()
+            return b.commit()
+        finally:
+            b.discard()
+
+
+def _find(reg: Registry, host: str) -> Any:
+    reg.add(_conf_route())
+    got = reg.find_http_route(host)
+    return _ABSENT if got is None else _PRESENT
 
 
 def _op(case: Dict[str, Any], reg: Registry) -> Callable[[], Any]:
@@ -94,6 +126,16 @@ def _op(case: Dict[str, Any], reg: Registry) -> Callable[[], Any]:
         return lambda: reg.add(a["route"])
     if op == "use_after_close":
         return lambda: _use_after_close(a["object"])
+    if op in ("batch_add", "batch_del_key", "batch_replace_provider", "batch_commit_twice"):
+        return lambda: _batch_op(reg, op, a)
+    if op == "changes_since":
+        return lambda: reg.changes(a["since"])
+    if op == "set_change_log_capacity":
+        return lambda: reg.set_change_log_capacity(a["records"])
+    if op == "set_route_domains":
+        return lambda: reg.set_route_domains(a["domains"])
+    if op == "find_http_route":
+        return lambda: _find(reg, a["host"])
     raise UnknownOp(f"unknown op {op!r} in case {case.get('id')!r}")
 
 
@@ -119,11 +161,16 @@ def run_case(case: Dict[str, Any]) -> None:
     expect = case["expect"]
     with Registry() as reg:
         call = _op(case, reg)
-        values = [value(v) for v in case.get("args", {}).values()]
-        if expect in ("ok", "absent"):
+        values: List[Any] = []
+        for v in case.get("args", {}).values():
+            v = value(v)
+            values.extend(v if isinstance(v, list) else [v])
+        if expect in ("ok", "absent", "present"):
             got = call()
             if expect == "absent":
                 assert got is _ABSENT, f"expected absent, got {got!r}"
+            if expect == "present":
+                assert got is _PRESENT, f"expected a route, got {got!r}"
             return
         if expect == "closed":
             with pytest.raises(ValueError) as ei:

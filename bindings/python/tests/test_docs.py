@@ -20,7 +20,9 @@ def _help(obj: object) -> str:
 def test_help_shows_the_api_before_the_classes() -> None:
     text = _help(rr)
     assert text.index("API") < text.index("Lifecycle") < text.index("CLASSES")
-    assert len(text.splitlines()) < 1500
+    # 1 264 lines before change records, batches and watches (eight more public classes and
+    # seven registry methods: about 500 lines); a runaway (every inherited method) is more.
+    assert len(text.splitlines()) < 2000
 
 
 def test_help_does_not_list_inherited_int_and_exception_methods() -> None:
@@ -45,7 +47,7 @@ def test_every_public_name_is_exported_and_documented() -> None:
 
 
 def test_public_methods_are_documented() -> None:
-    for cls in (rr.Registry, rr.Pool, rr.Route, rr.RouteContext):
+    for cls in (rr.Registry, rr.Pool, rr.Route, rr.RouteContext, rr.Batch, rr.Watch):
         for name, member in vars(cls).items():
             if name.startswith("_") or name in ("slice", "kind", "http", "stream", "excluded"):
                 continue  # an alias; slots (described in the class docstring)

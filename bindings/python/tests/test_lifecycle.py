@@ -109,6 +109,50 @@ def test_every_managed_object_shares_one_base() -> None:
 
     assert issubclass(Registry, Managed) and issubclass(Route, Managed)
     assert issubclass(rr.RouteContext, Managed)
+    assert issubclass(rr.Batch, Managed) and issubclass(rr.Watch, Managed)
+
+
+def test_batches_and_watches_keep_their_registry_alive_in_a_fresh_interpreter() -> None:
+    p = _run(
+        """
+        import gc
+        from route_registry import Registry, Route, Kind
+        b = Registry().batch()
+        w = b.registry.watch()
+        gc.collect()
+        b.add(Route(Kind.HTTP, "a", "http://10.0.0.1:80"))
+        b.commit()
+        gc.collect()
+        assert w.get(1).key == "a"
+        w2 = Registry().watch()
+        gc.collect()
+        w2.registry.add(Route(Kind.HTTP, "b", "http://10.0.0.1:80"))
+        assert w2.get(1).key == "b"
+        del w2
+        gc.collect()
+        print("ok")
+        """
+    )
+    assert p.returncode == 0, (p.returncode, p.stderr[-2000:])
+    assert p.stdout.strip() == "ok"
+
+
+def test_a_closed_batch_or_watch_raises_value_error() -> None:
+    reg = Registry()
+    b = reg.batch()
+    b.close()
+    for use in (lambda: b.add(Route(Kind.HTTP, "a", "http://h:1")), b.commit,
+                lambda: b.replace_provider("p"), lambda: b.del_key("http", "a")):  # fmt: skip
+        with pytest.raises(ValueError, match="batch is closed"):
+            use()
+    w = reg.watch()
+    w.close()
+    w.close()
+    for use2 in (w.get, w.poll):
+        with pytest.raises(ValueError, match="watch is closed"):
+            use2()
+    assert list(w) == []
+    reg.close()
 
 
 def test_close_releases_exactly_once_even_after_gc() -> None:

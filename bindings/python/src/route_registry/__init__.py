@@ -16,6 +16,15 @@ API
       .delete(key or route)    NotFound when absent (missing_ok=True: False)
       .health_info() .health_json(format) .by_provider() .by_provider_json()
       .iter_active() .iter_all() .generation .close()
+      .find_http_route(host)   the HTTP route for a Host header (domains, first label,
+                               wildcards); .set_route_domains(["example.com", ...])
+      .changes(since)          Changes: the change records after a generation, and .next;
+                               Stale when the bounded log dropped some
+      .watch(since=None)       Watch: the records as they are committed, for ``for`` and
+                               ``async for`` (Change items, or Resync after falling behind)
+      .batch()                 Batch: add, del_key, replace_provider, commit, discard;
+                               ``with reg.batch() as b:`` commits only on success
+      .snapshot(which)         Snapshot: routes at one generation
     Registry.global_()         the process-wide registry (never freed)
     Route(kind, alias, url, *, key, display_name, provider, priority, is_docker,
           proxmox_node, proxmox_vmid, data)
@@ -23,16 +32,18 @@ API
     route_context(route)       attaches a route to the current contextvars context;
                                try_get_route(), try_get_upstream_host()...
     RouteContext(route, parent=None)   the library's own context object
-    Kind, HealthStatus         enums (values from the C header)
+    Kind, HealthStatus, ChangeOp   enums (values from the C header)
     HealthInfo, HealthInfoWithoutDetail, ProxmoxLink   value types
     RouteRegistryError         base of NotFound (KeyError), InvalidArgument
-                               (ValueError), Kept, Frozen, LibraryPanic
+                               (ValueError), Kept, Frozen, Stale, LibraryPanic
 
 Lifecycle
-    Registry, Route and RouteContext own a native handle: close() (or ``with``) releases
+    Registry, Route, RouteContext, Batch and Watch own a native handle (a watch: its
+    subscription): close() (or ``with``) releases
     it, and so does garbage collection of a forgotten object, exactly once. Using an object
     after its own close() raises ValueError. An object keeps alive what it needs: a pool
-    its registry, a context its route and parent, a route handle its native route (a
+    its registry, a context its route and parent, a batch or a watch its registry (a watch
+    ends when its registry is closed), a route handle its native route (a
     registry that holds the route keeps it too). Closing from another thread while a call
     is running is safe: the release waits for that call.
 """
@@ -52,6 +63,7 @@ from ._context import (
     try_get_upstream_url,
     with_route,
 )
+from ._changes import Batch, Change, Changes, Resync, Snapshot, Watch
 from ._errors import (
     Frozen,
     InvalidArgument,
@@ -59,6 +71,7 @@ from ._errors import (
     LibraryPanic,
     NotFound,
     RouteRegistryError,
+    Stale,
 )
 from ._logging import TRACE, set_native_log_level
 from ._native import ABI_VERSION, lib as _lib, lib_path, read_str as _read_str
@@ -71,7 +84,14 @@ from ._registry import (
     global_registry,
 )
 from ._route import Route, tracked_routes
-from ._types import HealthInfo, HealthInfoWithoutDetail, HealthStatus, Kind, ProxmoxLink
+from ._types import (
+    ChangeOp,
+    HealthInfo,
+    HealthInfoWithoutDetail,
+    HealthStatus,
+    Kind,
+    ProxmoxLink,
+)
 
 __version__ = "0.1.0"
 
@@ -88,6 +108,10 @@ def live_routes() -> int:
 
 __all__ = [
     "ABI_VERSION",
+    "Batch",
+    "Change",
+    "ChangeOp",
+    "Changes",
     "Frozen",
     "HEALTH_FULL",
     "HEALTH_SIMPLE",
@@ -103,10 +127,14 @@ __all__ = [
     "Pool",
     "ProxmoxLink",
     "Registry",
+    "Resync",
     "Route",
     "RouteContext",
     "RouteRegistryError",
+    "Snapshot",
+    "Stale",
     "TRACE",
+    "Watch",
     "global_registry",
     "lib_path",
     "library_version",

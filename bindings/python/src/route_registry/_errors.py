@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, Type
 
-from ._bindings import RR_FROZEN, RR_INVALID_ARGUMENT, RR_KEPT, RR_NOT_FOUND, RR_PANIC
+from ._bindings import RR_FROZEN, RR_INVALID_ARGUMENT, RR_KEPT, RR_NOT_FOUND, RR_PANIC, RR_STALE
 from ._native import last_error
 
 #: Error messages quote at most this many characters of a bad value (as the library does).
@@ -83,6 +83,14 @@ class Frozen(RouteRegistryError):
     status = RR_FROZEN
 
 
+class Stale(RouteRegistryError):
+    """``RR_STALE``: the change records after the generation asked for were already dropped
+    from the registry's bounded change log. Take a fresh :meth:`Registry.snapshot` and
+    continue from its ``generation``."""
+
+    status = RR_STALE
+
+
 class LibraryPanic(RouteRegistryError):
     """``RR_PANIC``: the library caught an internal panic (it stays usable)."""
 
@@ -94,6 +102,7 @@ _BY_STATUS: Dict[int, Type[RouteRegistryError]] = {
     RR_INVALID_ARGUMENT: InvalidArgument,
     RR_KEPT: Kept,
     RR_FROZEN: Frozen,
+    RR_STALE: Stale,
     RR_PANIC: LibraryPanic,
 }
 

@@ -46,6 +46,10 @@ _ids = itertools.count(1)  # next() is atomic under the GIL
 _STATES: Dict[int, "_State"] = {}  # user_data id -> state; removed by the native finalizer
 _BY_ADDR: Dict[int, "_State"] = {}  # native address -> state (same lifetime)
 _WRAP_LOCK = threading.Lock()  # makes "one live handle per route" hold across threads
+# Moves whenever a Route handle is closed (or consumed): a registry's cached listings hold
+# handles, and serve them only while no handle anywhere was closed since they were checked.
+_CLOSES = [0]
+_CLOSES_LOCK = threading.Lock()
 
 
 def _on_native_destroyed(user_data: int) -> None:
@@ -256,6 +260,10 @@ class Route(Managed):
         """Releases this handle's native reference (idempotent). The route stays in any
         registry or context holding it; this handle raises ``ValueError`` from then on."""
         Managed.close(self)
+
+    def _on_close(self) -> None:
+        with _CLOSES_LOCK:
+            _CLOSES[0] += 1
 
     # -- identity ------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Enums and value types: Kind, HealthStatus, HealthInfo, ProxmoxLink."""
+"""Enums and value types: Kind, HealthStatus, ChangeOp, HealthInfo, ProxmoxLink."""
 
 from __future__ import annotations
 
@@ -63,6 +63,21 @@ class Kind(enum.IntEnum, metaclass=_EnumType):
                     f"unknown route kind {_num(value)} (expected {_numbers(cls)})"
                 ) from None
         raise TypeError(f"kind must be a Kind, int or str, not {type(value).__name__}")
+
+
+class ChangeOp(enum.IntEnum, metaclass=_EnumType):
+    """What a change record says happened (``RR_CHANGE_*``): ``ADDED`` (the key was absent),
+    ``RELOADED`` (the key was deleted less than 1 s before), ``REPLACED`` (a live route of
+    lower or equal priority was replaced; the record names the new route), ``REMOVED`` (the
+    record names the removed route), ``CLEARED`` (a pool that held routes was emptied: no key,
+    no route), ``INVENTORY`` (the Proxmox inventory was replaced: no key, no route)."""
+
+    ADDED = B.RR_CHANGE_ADDED
+    RELOADED = B.RR_CHANGE_RELOADED
+    REPLACED = B.RR_CHANGE_REPLACED
+    REMOVED = B.RR_CHANGE_REMOVED
+    CLEARED = B.RR_CHANGE_CLEARED
+    INVENTORY = B.RR_CHANGE_INVENTORY
 
 
 class HealthStatus(enum.IntFlag, metaclass=_EnumType):
