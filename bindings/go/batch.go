@@ -26,15 +26,16 @@ import (
 //	}
 //	gen, err := b.Commit()
 //
-// A Batch owns a native batch (rr_batch), freed by Commit, Discard or Close, or by the
-// garbage collector if the program drops it. It holds its Registry (and the routes put in
-// it: the native batch holds a reference to each) until then. Its methods may be called from
-// several goroutines.
+// A Batch owns a native batch (rr_batch), freed by Discard or Close (committed or not), or by
+// the garbage collector if the program drops it. It holds its Registry (and the routes put in
+// it: the native batch holds a reference to each) until then. A committed batch is spent: the
+// library refuses every further entry and commit (ErrInvalidArgument, its message). Its
+// methods may be called from several goroutines.
 type Batch[T any] struct {
 	reg *Registry[T]
 
 	mu      sync.Mutex
-	nbatch  *C.rr_batch // nil once committed or discarded; read only in withBatch and free
+	nbatch  *C.rr_batch // nil once discarded; read only in withBatch and free
 	state   batchState
 	cleanup runtime.Cleanup
 }
@@ -64,18 +65,15 @@ func (r *Registry[T]) NewBatch() *Batch[T] {
 	return b
 }
 
-// withBatch runs f with the native batch under the batch's lock, or returns the error of a
-// spent batch: ErrClosed after Discard/Close, ErrInvalidArgument after Commit.
+// withBatch runs f with the native batch under the batch's lock, or returns ErrClosed after
+// Discard/Close. (After Commit the native batch itself refuses, with the library's message.)
 func (b *Batch[T]) withBatch(op string, f func(nb *C.rr_batch) error) error {
 	if b == nil {
 		return invalidArg(op, "nil batch")
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	switch b.state {
-	case batchCommitted:
-		return invalidArg(op, "batch already committed")
-	case batchDiscarded:
+	if b.state == batchDiscarded {
 		return &closedError{op: op, what: "batch"}
 	}
 	beforeCall()
@@ -97,12 +95,12 @@ func (b *Batch[T]) free(state batchState) {
 // Add puts "add rt" in the batch: at commit, rt is added by the rules of Registry.Add (in
 // batch order; a route kept out by a higher-priority one gives no change record). The batch
 // holds its own reference to the native route, so rt may be closed meanwhile. Errors (the
-// batch is unchanged and usable): ErrInvalidArgument for a nil route or a committed batch,
-// ErrClosed for a closed route or a discarded batch.
+// batch is unchanged and usable): ErrInvalidArgument for a nil route or a committed batch
+// (the library's messages), ErrClosed for a closed route or a discarded batch.
 func (b *Batch[T]) Add(rt *Route[T]) error {
 	return b.withBatch("Batch.Add", func(nb *C.rr_batch) error {
-		if rt == nil {
-			return invalidArg("Batch.Add", "nil route")
+		if rt == nil { // the library's answer to a NULL route
+			return call("Batch.Add", func() C.rr_status { return C.rr_batch_add(nb, nil) })
 		}
 		return rt.with("Batch.Add", func(p *C.rr_route) error {
 			return call("Batch.Add", func() C.rr_status { return C.rr_batch_add(nb, p) })
@@ -136,9 +134,10 @@ func (b *Batch[T]) ReplaceProvider(provider string) error {
 }
 
 // Commit applies the batch to its registry as one change set and returns the registry's
-// generation afterwards (unchanged when the batch changed nothing). The batch is spent (its
-// native batch freed): further calls return ErrInvalidArgument; Discard and Close are
-// no-ops. ErrClosed when the registry or the batch was closed (nothing changes).
+// generation afterwards (unchanged when the batch changed nothing). The batch is spent:
+// further entries and commits are ErrInvalidArgument from the library ("already
+// committed"); Discard or Close frees it. ErrClosed when the registry or the batch was closed
+// (nothing changes).
 func (b *Batch[T]) Commit() (uint64, error) {
 	var gen uint64
 	err := b.withBatch("Batch.Commit", func(nb *C.rr_batch) error {
@@ -149,24 +148,23 @@ func (b *Batch[T]) Commit() (uint64, error) {
 			return err
 		})
 		if err == nil {
-			b.free(batchCommitted)
+			b.state = batchCommitted
 		}
 		return err
 	})
 	return gen, err
 }
 
-// Discard frees an uncommitted batch: nothing of it is applied. A no-op once the batch is
-// committed or discarded; safe to call twice and from a defer on every path.
+// Discard frees the batch: an uncommitted one is not applied (nothing changes); a committed
+// one is just released. Safe to call twice and from a defer on every path; afterwards the
+// batch's methods return ErrClosed.
 func (b *Batch[T]) Discard() {
 	if b == nil {
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.state == batchOpen {
-		b.free(batchDiscarded)
-	}
+	b.free(batchDiscarded)
 }
 
 // Close is Discard (so a Batch is an io.Closer-like resource); it always returns nil.

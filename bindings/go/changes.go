@@ -143,8 +143,8 @@ func (r *Registry[T]) Snapshot() ([]*Route[T], uint64) {
 // default). Change sets are kept or dropped whole, oldest first. A reader (Changes, Watch)
 // further behind than that gets ErrStale, or a resync marker.
 func (r *Registry[T]) SetChangeLogCapacity(records int) error {
-	if records < 1 {
-		return invalidArg("SetChangeLogCapacity", "capacity %d is below 1", records)
+	if records < 0 { // 0 goes to the library, which refuses it with its own message
+		return invalidArg("SetChangeLogCapacity", "capacity %d is negative", records)
 	}
 	return r.try("SetChangeLogCapacity", func(reg *C.rr_registry) error {
 		return call("SetChangeLogCapacity", func() C.rr_status { return C.rr_set_change_log_capacity(reg, C.size_t(records)) })

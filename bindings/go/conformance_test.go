@@ -2,6 +2,7 @@ package routes
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -114,6 +115,7 @@ func (a *confArgs) isNull(name string) bool {
 type confOutcome struct {
 	err      error
 	absent   bool // a lookup found nothing (without an error)
+	present  bool // a lookup found the route
 	panicked any
 }
 
@@ -199,6 +201,58 @@ func runConfCase(t *testing.T, c confCase, a *confArgs) (out confOutcome) {
 			t.Fatalf("add: args %v", a.args)
 		}
 		return confOutcome{err: reg.Add(nil)}
+	case "batch_add":
+		if !a.isNull("route") {
+			t.Fatalf("batch_add: args %v", a.args)
+		}
+		bt := reg.NewBatch()
+		defer bt.Discard()
+		return confOutcome{err: bt.Add(nil)}
+	case "batch_del_key":
+		bt := reg.NewBatch()
+		defer bt.Discard()
+		return confOutcome{err: bt.DelKey(Kind(a.u32("kind")), a.str("key"))}
+	case "batch_replace_provider":
+		bt := reg.NewBatch()
+		defer bt.Discard()
+		return confOutcome{err: bt.ReplaceProvider(a.str("provider"))}
+	case "batch_commit_twice":
+		bt := reg.NewBatch()
+		defer bt.Discard()
+		if _, err := bt.Commit(); err != nil {
+			t.Fatalf("first Commit: %v", err)
+		}
+		_, err := bt.Commit()
+		return confOutcome{err: err}
+	case "changes_since":
+		_, _, err := reg.Changes(uint64(a.num("since", 0, math.MaxUint64)))
+		return confOutcome{err: err}
+	case "set_change_log_capacity":
+		return confOutcome{err: reg.SetChangeLogCapacity(int(a.num("records", 0, math.MaxInt64)))}
+	case "set_route_domains":
+		var elems []json.RawMessage
+		if err := json.Unmarshal(a.raw("domains"), &elems); err != nil {
+			t.Fatalf("domains: %v", err)
+		}
+		var ds []string
+		for _, e := range elems {
+			a.args["\x00elem"] = e
+			ds = append(ds, a.str("\x00elem"))
+		}
+		return confOutcome{err: reg.SetRouteDomains(ds...)}
+	case "find_http_route":
+		rt, err := route(RouteConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := reg.Add(rt); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := reg.FindHTTPRoute(a.str("host"))
+		if ok != (got != nil) || (ok && got != rt) {
+			t.Errorf("FindHTTPRoute gave %v, %v", got, ok)
+		}
+		return confOutcome{absent: !ok, present: ok}
 	case "use_after_close":
 		rt, err := route(RouteConfig{})
 		if err != nil {
@@ -211,6 +265,22 @@ func runConfCase(t *testing.T, c confCase, a *confArgs) (out confOutcome) {
 		case "registry":
 			reg.Close()
 			return confOutcome{err: reg.Add(rt)}
+		case "batch":
+			bt := reg.NewBatch()
+			bt.Close()
+			return confOutcome{err: bt.Add(rt)}
+		case "watch":
+			ctx, cancel := context.WithCancel(context.Background())
+			ch := reg.Watch(ctx)
+			cancel()
+			for range ch { // closed once the watcher ended
+			}
+			if _, open := <-ch; open {
+				t.Fatal("a cancelled Watch channel is still open")
+			}
+			reg.Close()
+			reg.Watch(context.Background()) // panics: closed
+			return confOutcome{}
 		default:
 			t.Fatalf("use_after_close: unknown object %q", o)
 		}
@@ -275,6 +345,10 @@ func TestConformance(t *testing.T) {
 			case "ok":
 				if out.err != nil || out.panicked != nil {
 					t.Fatalf("want ok, got error %v / panic %v", out.err, out.panicked)
+				}
+			case "present":
+				if out.err != nil || out.panicked != nil || !out.present {
+					t.Fatalf("want present, got present=%v error %v / panic %v", out.present, out.err, out.panicked)
 				}
 			case "absent":
 				if out.err != nil || out.panicked != nil || !out.absent {
