@@ -443,7 +443,8 @@ impl Registry {
         Arc::clone(&self.inventory.read())
     }
 
-    /// The change records after generation `since` (see [`ChangeLog::since`]).
+    /// The change records after generation `since` (see
+    /// [`ChangeLog::since`](crate::changelog::ChangeLog::since)).
     pub fn changes_since(&self, since: u64) -> Result<Changes> {
         // The read side of the commit lock: no writer is between applying a set and storing
         // its generation meanwhile.
