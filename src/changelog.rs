@@ -106,6 +106,11 @@ pub struct ChangeLog {
     /// The newest generation whose records were dropped (0: none yet). Records after a
     /// generation `g` are complete in the log exactly when `g >= dropped_through`.
     dropped_through: u64,
+    /// Records dropped from the log (no reader can get them any more) whose routes are not
+    /// let go of yet: they are handed to a committing writer in chunks of
+    /// [`ChangeLog::release_chunk`] records, so that it can bring their memory into the cache
+    /// all at once before dropping them (see `commit::warm_for_drop`).
+    dropped: Vec<Change>,
 }
 
 impl Default for ChangeLog {
@@ -114,6 +119,7 @@ impl Default for ChangeLog {
             records: VecDeque::new(),
             capacity: DEFAULT_CAPACITY,
             dropped_through: 0,
+            dropped: Vec::new(),
         }
     }
 }
@@ -134,9 +140,18 @@ impl ChangeLog {
         self.records.is_empty()
     }
 
+    /// How many dropped records are held before they go to a writer to let go of: 1/128 of
+    /// the capacity, between 1 and 32 (so a log of up to 255 records lets go of each route at
+    /// the commit that drops its record, and the default one holds at most 32 records more
+    /// than its capacity).
+    pub fn release_chunk(&self) -> usize {
+        (self.capacity / 128).clamp(1, 32)
+    }
+
     /// Appends the records of one change set (all of generation `generation`, greater than
-    /// every generation in the log), then drops the oldest sets while over capacity; dropped
-    /// records go to `evicted`, for the caller to let go of outside its locks.
+    /// every generation in the log), then drops the oldest sets while over capacity; once
+    /// [`ChangeLog::release_chunk`] records were dropped, they go to `evicted`, for the
+    /// caller to let go of outside its locks.
     pub(crate) fn append(
         &mut self,
         records: impl Iterator<Item = Change>,
@@ -159,6 +174,8 @@ impl ChangeLog {
         }
         self.capacity = capacity;
         self.trim(evicted);
+        // Everything dropped goes now: callers shrink the log to let go of routes.
+        evicted.append(&mut self.dropped);
         Ok(())
     }
 
@@ -172,9 +189,12 @@ impl ChangeLog {
                 break; // The newest set stays, alone, until the next commit.
             }
             while self.records.front().is_some_and(|c| c.generation == oldest) {
-                evicted.extend(self.records.pop_front());
+                self.dropped.extend(self.records.pop_front());
             }
             self.dropped_through = oldest;
+        }
+        if self.dropped.len() >= self.release_chunk() {
+            evicted.append(&mut self.dropped);
         }
     }
 

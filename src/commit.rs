@@ -11,7 +11,7 @@
 //! write locks of all their shards together (two-phase locking), so lookups see it whole too.
 //! See docs/DESIGN.md ("Consistency") for the why and the cost.
 
-use crate::changelog::{Change, ChangeOp};
+use crate::changelog::{Change, ChangeLog, ChangeOp};
 use crate::registry::Registry;
 use crate::route::{Kind, Route};
 use parking_lot::RwLockWriteGuard;
@@ -22,8 +22,9 @@ use std::sync::Arc;
 /// (or dropping it, when a panic unwinds through a writer) publishes what was applied.
 pub(crate) struct Commit<'a> {
     reg: &'a Registry,
-    /// The commit lock; the scratch list of the set's records, reused from commit to commit.
-    guard: Option<RwLockWriteGuard<'a, Vec<Change>>>,
+    /// The commit lock, and what it guards: the change log and the scratch list of the set's
+    /// records (reused from commit to commit).
+    guard: Option<RwLockWriteGuard<'a, Committing>>,
     generation: u64,
     /// Whether the indexes must be brought up to date before publishing.
     sync_index: bool,
@@ -33,6 +34,16 @@ pub(crate) struct Commit<'a> {
     /// paused batch lets readers in (so generations stay right and only readers see the bug).
     #[cfg(feature = "batch-atomicity-bug")]
     _writers: parking_lot::MutexGuard<'a, ()>,
+}
+
+/// What the commit lock guards.
+#[derive(Default)]
+pub(crate) struct Committing {
+    /// The records of the change set being applied, in the order applied.
+    records: Vec<Change>,
+    /// The change log. Written only under the write side, so readers (`rr_changes_since`)
+    /// read it under the read side, like every other multi-route read.
+    pub(crate) log: ChangeLog,
 }
 
 /// What a finished commit leaves to do once every lock is released.
@@ -59,8 +70,10 @@ impl<'a> Commit<'a> {
         #[cfg(feature = "batch-atomicity-bug")]
         let writers = reg.bug_writers.lock();
         let guard = reg.commit.write();
-        // Seqlock write side: odd while the pools change.
-        reg.seq.fetch_add(1, Ordering::Relaxed);
+        // Seqlock write side: odd while the pools change. Writers are serialized by the commit
+        // lock, so a plain store does (no read-modify-write).
+        reg.seq
+            .store(reg.seq.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         fence(Ordering::Release);
         let generation = reg.generation.load(Ordering::Relaxed) + 1;
         Commit {
@@ -78,7 +91,7 @@ impl<'a> Commit<'a> {
     pub(crate) fn record(&mut self, op: ChangeOp, kind: Kind, route: Option<Arc<Route>>) {
         let generation = self.generation;
         if let Some(g) = self.guard.as_mut() {
-            g.push(Change {
+            g.records.push(Change {
                 generation,
                 op,
                 kind,
@@ -139,25 +152,24 @@ impl<'a> Commit<'a> {
                 pool.sync_index();
             }
         }
-        if !guard.is_empty() || self.force_bump {
+        if !guard.records.is_empty() || self.force_bump {
             let g = self.generation;
             if log::log_enabled!(log::Level::Debug) {
-                out.logged.extend(guard.iter().cloned());
+                out.logged.extend(guard.records.iter().cloned());
             }
-            {
-                let mut log = reg.log.lock();
-                log.append(guard.drain(..), &mut out.evicted);
-                // After the change is visible, so a reader that sees the new number sees it.
-                reg.generation.store(g, Ordering::Release);
-            }
+            let Committing { records, log } = &mut *guard;
+            log.append(records.drain(..), &mut out.evicted);
+            // After the change is visible, so a reader that sees the new number sees it.
+            reg.generation.store(g, Ordering::Release);
             if reg.notifier.has_subscribers() && !std::thread::panicking() {
                 reg.notifier.enqueue(g);
                 out.notify = Some((Arc::clone(&reg.notifier), g));
             }
             out.generation = Some(g);
         }
-        // Seqlock: even again, after every change of the set.
-        reg.seq.fetch_add(1, Ordering::Release);
+        // Seqlock: even again, after every change of the set (a plain store, as in `begin`).
+        reg.seq
+            .store(reg.seq.load(Ordering::Relaxed) + 1, Ordering::Release);
         drop(guard);
         out
     }
@@ -205,12 +217,34 @@ impl Committed {
         drop(self.logged);
         let mut evicted = self.evicted;
         if !evicted.is_empty() {
+            warm_for_drop(&evicted);
             // A finalizer that commits again finds an empty spare list, which is fine.
             evicted.clear();
         }
         EVICTED.with(|e| e.set(evicted));
         self.generation
     }
+}
+
+/// Brings into the cache what dropping `records` will touch, with loads that do not depend on
+/// one another, so that their cache misses overlap (see `Route::warm_for_drop`): the
+/// reference count of every route named, and all the memory of the routes of `Removed`
+/// records, which the log usually holds the last reference to. (A route added is usually
+/// still live in its pool when its record goes: only its count changes.) Dropping the
+/// records right after then finds that memory in the cache instead of missing it once per
+/// buffer inside `free`, one miss after the other.
+pub(crate) fn warm_for_drop(records: &[Change]) {
+    let mut acc = 0usize;
+    // Two passes, so that the loads of each pass depend on nothing loaded in the same pass.
+    for r in records.iter().filter_map(|c| c.route.as_ref()) {
+        acc = acc.wrapping_add(Arc::strong_count(r));
+    }
+    for c in records {
+        if let (ChangeOp::Removed, Some(r)) = (c.op, &c.route) {
+            acc = acc.wrapping_add(r.warm_for_drop());
+        }
+    }
+    std::hint::black_box(acc);
 }
 
 impl Registry {

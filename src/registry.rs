@@ -1,9 +1,9 @@
 //! The registry: three pools (HTTP, STREAM, EXCLUDED), lookups across them, iteration, health
 //! and by-provider JSON, the Proxmox inventory, and a generation counter for change detection.
 
-use crate::changelog::{ChangeLog, ChangeOp, Changes};
+use crate::changelog::{ChangeOp, Changes};
 use crate::clock::{Clock, SystemClock};
-use crate::commit::Commit;
+use crate::commit::{Commit, Committing};
 use crate::error::{quote, Error, Result};
 use crate::health::HealthFormat;
 use crate::health_index::HealthIndex;
@@ -14,7 +14,7 @@ pub use crate::pool::Added;
 use crate::pool::Pool;
 use crate::proxmox::Inventory;
 use crate::route::{Identity, Kind, Route};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
@@ -27,12 +27,10 @@ pub struct Registry {
     /// Every live route sorted for the health JSON; the pools keep it up to date.
     pub(crate) health_index: Arc<HealthIndex>,
     /// The commit lock (see `commit.rs`): writers hold it to apply a change set, multi-route
-    /// reads to take their snapshot. It guards the scratch list of the set's records.
-    pub(crate) commit: RwLock<Vec<crate::changelog::Change>>,
+    /// reads to take their snapshot. It guards the change log.
+    pub(crate) commit: RwLock<Committing>,
     /// Seqlock sequence for lock-free counts: odd while a change set is being applied.
     pub(crate) seq: AtomicU64,
-    /// The change log. Lock order: commit → log.
-    pub(crate) log: Mutex<ChangeLog>,
     /// Subscribers to commits.
     pub(crate) notifier: Arc<Notifier>,
     /// The HTTP routes by key as a host name, and the route domains, for `find_http_route`;
@@ -40,7 +38,7 @@ pub struct Registry {
     pub(crate) host_index: Arc<HostIndex>,
     /// See `Commit` (test-only feature).
     #[cfg(feature = "batch-atomicity-bug")]
-    pub(crate) bug_writers: Mutex<()>,
+    pub(crate) bug_writers: parking_lot::Mutex<()>,
 }
 
 static GLOBAL: LazyLock<Registry> = LazyLock::new(Registry::new);
@@ -85,12 +83,11 @@ impl Registry {
             inventory: RwLock::new(Arc::new(Inventory::default())),
             health_index,
             host_index,
-            commit: RwLock::new(Vec::new()),
+            commit: RwLock::new(Committing::default()),
             seq: AtomicU64::new(0),
-            log: Mutex::new(ChangeLog::default()),
             notifier: Arc::new(Notifier::default()),
             #[cfg(feature = "batch-atomicity-bug")]
-            bug_writers: Mutex::new(()),
+            bug_writers: parking_lot::Mutex::new(()),
         }
     }
 
@@ -135,17 +132,21 @@ impl Registry {
         let mut reg = route.begin_registration();
         let id = reg.identity();
         let (kind, priority) = (id.kind(), id.priority());
-        let key: Box<str> = id.key().as_str().into();
+        // A copy of the key on the stack (keys are at most 255 bytes): the original is in the
+        // draft, which the pool's callback freezes.
+        let key = KeyCopy::new(id.key().as_str());
         let link = if reg.is_frozen() {
             None
         } else {
             self.inventory.read().link_for(id)
         };
-        let outcome =
-            self.pool(kind)
-                .add(&key, priority, Arc::clone(route), only_if_absent, || {
-                    reg.freeze(link)
-                });
+        let outcome = self.pool(kind).add(
+            key.as_str(),
+            priority,
+            Arc::clone(route),
+            only_if_absent,
+            || reg.freeze(link),
+        );
         drop(reg);
         let op = match &outcome {
             Added::Kept(_) => None,
@@ -442,16 +443,22 @@ impl Registry {
         Arc::clone(&self.inventory.read())
     }
 
-    /// The change records after generation `since` (see [`ChangeLog::since`]).
+    /// The change records after generation `since` (see
+    /// [`ChangeLog::since`](crate::changelog::ChangeLog::since)).
     pub fn changes_since(&self, since: u64) -> Result<Changes> {
-        let log = self.log.lock();
-        log.since(since, self.generation.load(Ordering::Acquire))
+        // The read side of the commit lock: no writer is between applying a set and storing
+        // its generation meanwhile.
+        let committed = self.commit.read();
+        committed
+            .log
+            .since(since, self.generation.load(Ordering::Acquire))
     }
 
     /// Sets the change log's capacity in records (at least 1; default 4096).
     pub fn set_change_log_capacity(&self, records: usize) -> Result<()> {
         let mut evicted = Vec::new();
-        let r = self.log.lock().set_capacity(records, &mut evicted);
+        let r = self.commit.write().log.set_capacity(records, &mut evicted);
+        crate::commit::warm_for_drop(&evicted);
         drop(evicted);
         r
     }
@@ -466,6 +473,43 @@ impl Registry {
     /// from inside that callback) and is never called again. False for an unknown token.
     pub fn unsubscribe(&self, token: u64) -> bool {
         self.notifier.unsubscribe(token)
+    }
+}
+
+/// A key copied to the stack, so that an add needs no allocation to look its key up.
+struct KeyCopy {
+    buf: [u8; crate::route::MAX_NAME_LEN],
+    len: usize,
+    /// A key longer than the limit (not possible for a checked route; kept as a fallback).
+    long: Option<Box<str>>,
+}
+
+impl KeyCopy {
+    fn new(key: &str) -> Self {
+        let mut buf = [0; crate::route::MAX_NAME_LEN];
+        match buf.get_mut(..key.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(key.as_bytes());
+                KeyCopy {
+                    buf,
+                    len: key.len(),
+                    long: None,
+                }
+            }
+            None => KeyCopy {
+                buf,
+                len: 0,
+                long: Some(key.into()),
+            },
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match &self.long {
+            Some(k) => k,
+            // A copy of a whole `str`, so it is UTF-8.
+            None => std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default(),
+        }
     }
 }
 

@@ -40,6 +40,12 @@ impl CText {
     pub fn heap_bytes(&self) -> usize {
         self.0.len()
     }
+
+    /// The buffer's first byte (always there: the NUL at least), read only to bring its cache
+    /// line in before the text is freed (see `Route::warm_for_drop`).
+    pub(crate) fn first_byte(&self) -> u8 {
+        self.0.as_bytes().first().copied().unwrap_or(0)
+    }
 }
 
 impl Default for CText {

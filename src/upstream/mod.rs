@@ -114,6 +114,20 @@ impl Upstream {
         }
     }
 
+    /// One byte of each view's buffer, folded (see `Route::warm_for_drop`).
+    pub(crate) fn first_bytes(&self) -> usize {
+        [
+            &self.scheme,
+            &self.host,
+            &self.port,
+            &self.host_port,
+            &self.url,
+        ]
+        .into_iter()
+        .map(|t| usize::from(t.first_byte()))
+        .fold(0, usize::wrapping_add)
+    }
+
     /// Heap bytes owned by this value.
     pub fn heap_bytes(&self) -> usize {
         self.scheme.heap_bytes()
