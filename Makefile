@@ -153,6 +153,7 @@ bench:
 	$(CARGO) bench --bench registry
 	$(CARGO) bench --bench abi_overhead
 	$(CARGO) bench --bench scaling
+	$(CARGO) bench --bench churn_quantiles
 	$(MAKE) -C bindings/go bench
 	$(MAKE) -C bindings/python bench
 
