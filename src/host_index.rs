@@ -162,7 +162,7 @@ fn words_and_hash(seed: u64, name: &[u8], wild: bool) -> (Words, u64) {
 }
 
 impl Named {
-    /// Whether this is `name` (any ASCII case) of the wildcard kind `words.wild`.
+    /// Whether this is `name` (any ASCII case) of the wildcard kind `words.wild()`.
     #[inline(always)]
     fn is(&self, words: &Words, name: &[u8]) -> bool {
         self.words == *words
