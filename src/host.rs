@@ -133,30 +133,114 @@ impl RouteDomains {
     }
 }
 
+/// What one pass over a header found (see [`scan`]).
+struct Scan {
+    /// Every byte is ASCII and none is NUL: the header is valid UTF-8 without NUL.
+    clean: bool,
+    /// The header has a `:` (only then can a port be stripped).
+    colon: bool,
+    /// The header has a `*` (only then can a wildcard suffix be refused for one).
+    star: bool,
+    /// The first `.` in the header.
+    first_dot: Option<usize>,
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = ONES * 0x80;
+
+/// The high bit of each byte of `w` that equals `c` (exact: no borrow crosses bytes).
+#[inline(always)]
+fn eq_mask(w: u64, c: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(c));
+    !(((x & !HIGH) + !HIGH) | x) & HIGH
+}
+
+/// One pass over a non-empty `header`, eight bytes at a time: whether it is plain ASCII
+/// without NUL, whether it has a `:` or a `*`, and where its first `.` is. This replaces a
+/// UTF-8 check, a NUL search, the port's colon search and the first-label dot search, each
+/// of which walked the header byte by byte.
+#[inline(always)]
+fn scan(header: &[u8]) -> Scan {
+    let len = header.len();
+    let (mut bad, mut colon, mut star) = (0u64, 0u64, 0u64);
+    let mut first_dot = None;
+    let mut visit = |w: u64, valid: u64, at: usize| {
+        bad |= ((w & HIGH) | eq_mask(w, 0)) & valid;
+        colon |= eq_mask(w, b':') & valid;
+        star |= eq_mask(w, b'*') & valid;
+        if first_dot.is_none() {
+            let dots = eq_mask(w, b'.') & valid;
+            if dots != 0 {
+                first_dot = Some(at + dots.trailing_zeros() as usize / 8);
+            }
+        }
+    };
+    let mut at = 0;
+    while at + 8 <= len {
+        visit(crate::host_index::word(header, at), HIGH, at);
+        at += 8;
+    }
+    let rest = len - at;
+    if rest > 0 {
+        // The last `rest` bytes in the low bytes of a word, the rest of it zero and not valid.
+        let w = if len >= 8 {
+            crate::host_index::word(header, len - 8) >> (8 * (8 - rest))
+        } else {
+            crate::host_index::short_word(header)
+        };
+        visit(w, HIGH >> (8 * (8 - rest)), at);
+    }
+    Scan {
+        clean: bad == 0,
+        colon: colon != 0,
+        star: star != 0,
+        first_dot,
+    }
+}
+
 /// Resolves a `Host` header to a route (see the module docs). Allocates nothing.
 pub(crate) fn resolve(index: &Reader<'_>, header: &[u8]) -> Option<Arc<Route>> {
-    if header.len() > MAX_HOST_HEADER_LEN {
+    if header.is_empty() || header.len() > MAX_HOST_HEADER_LEN {
         return None;
     }
-    let host = normalize_host(header);
+    let scan = scan(header);
+    // The whole header must be UTF-8 without NUL, including what a wildcard or the port
+    // stripping skips. Plain ASCII (the usual case) is known from the scan; anything else is
+    // checked in full before any lookup.
+    if !scan.clean && (header.contains(&0) || std::str::from_utf8(header).is_err()) {
+        return None;
+    }
+    let host = if scan.colon {
+        strip_port(header)
+    } else {
+        header
+    };
+    let host = host.strip_suffix(b".").unwrap_or(host);
     if host.is_empty() {
         return None;
     }
-    let found = by_key(index, index.domains(), host).or_else(|| by_wildcard(index, host))?;
-    // A hit proves only that the matched part is UTF-8 without NUL (index names are); the
-    // whole header must be, including what a wildcard or the port stripping skipped.
-    if std::str::from_utf8(header).is_err() || header.contains(&0) {
-        return None;
-    }
-    Some(found)
+    // The host's first dot: the header's when the host starts the header (no brackets).
+    let dot = if host.as_ptr() == header.as_ptr() {
+        scan.first_dot.filter(|&d| d < host.len())
+    } else {
+        find(host, b'.')
+    };
+    by_key(index, index.domains(), host, dot).or_else(|| {
+        let dot = dot?;
+        index.get_wildcard(&host[dot + 1..], scan.star)
+    })
 }
 
-fn by_key(index: &Reader<'_>, domains: &RouteDomains, host: &[u8]) -> Option<Arc<Route>> {
+fn by_key(
+    index: &Reader<'_>,
+    domains: &RouteDomains,
+    host: &[u8],
+    dot: Option<usize>,
+) -> Option<Arc<Route>> {
     if domains.is_empty() {
         return index.get(host).or_else(|| {
             // No dot: the first label is the host itself, already tried.
-            let dot = find(host, b'.')?;
-            index.get(&host[..dot])
+            index.get(&host[..dot?])
         });
     }
     for d in domains.list.iter() {
@@ -168,11 +252,6 @@ fn by_key(index: &Reader<'_>, domains: &RouteDomains, host: &[u8]) -> Option<Arc
         }
     }
     index.get(host)
-}
-
-fn by_wildcard(index: &Reader<'_>, host: &[u8]) -> Option<Arc<Route>> {
-    let dot = find(host, b'.')?;
-    index.get_wildcard(&host[dot + 1..])
 }
 
 #[cfg(test)]
@@ -205,6 +284,41 @@ mod tests {
                 want.as_bytes(),
                 "strip_port({input:?})"
             );
+        }
+    }
+
+    #[test]
+    fn one_pass_scan_agrees_with_byte_by_byte_checks() {
+        let alphabet = [b'a', b'.', b':', b'*', 0, 0x80, 0xff, b'Z', b'[', b']'];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for len in 1..=40 {
+            for _ in 0..300 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        // Mostly plain letters and dots, so that clean headers are common.
+                        let r = (state % 40) as usize;
+                        if r < alphabet.len() {
+                            alphabet[r]
+                        } else if r % 3 == 0 {
+                            b'.'
+                        } else {
+                            b'x'
+                        }
+                    })
+                    .collect();
+                let got = scan(&bytes);
+                assert_eq!(
+                    got.clean,
+                    bytes.iter().all(|&b| b != 0 && b < 0x80),
+                    "{bytes:?}"
+                );
+                assert_eq!(got.colon, bytes.contains(&b':'), "{bytes:?}");
+                assert_eq!(got.star, bytes.contains(&b'*'), "{bytes:?}");
+                assert_eq!(got.first_dot, find(&bytes, b'.'), "{bytes:?}");
+            }
         }
     }
 

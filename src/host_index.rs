@@ -45,11 +45,25 @@ struct Candidate {
 /// names of at most 24 bytes this is the whole name, compared without leaving the table slot.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Words {
-    len: usize,
-    wild: bool,
+    /// The length, plus [`WILD`] for a wildcard's suffix: one word, so that the whole
+    /// comparison is four words (returned in registers, compared without a call).
+    tag: u64,
     first: u64,
     second: u64,
     last: u64,
+}
+
+/// In [`Words::tag`]: the name is a wildcard's suffix.
+const WILD: u64 = 1 << 32;
+
+impl Words {
+    fn len(&self) -> usize {
+        (self.tag & (WILD - 1)) as usize
+    }
+
+    fn wild(&self) -> bool {
+        self.tag & WILD != 0
+    }
 }
 
 /// Names up to this length compare by their `Words` alone.
@@ -71,6 +85,7 @@ struct NamedRest {
 
 /// Eight bytes ASCII-lowercased at once (bytes 0x80 and above unchanged), as
 /// `u8::to_ascii_lowercase` does each.
+#[inline(always)]
 fn ascii_lower8(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = ONES * 0x80;
@@ -83,12 +98,14 @@ fn ascii_lower8(w: u64) -> u64 {
 }
 
 /// Eight bytes at `at` as a little-endian word.
-fn word(b: &[u8], at: usize) -> u64 {
+#[inline(always)]
+pub(crate) fn word(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("eight bytes"))
 }
 
 /// Up to eight bytes as a little-endian word, zero-padded, without a memory round trip.
-fn short_word(b: &[u8]) -> u64 {
+#[inline(always)]
+pub(crate) fn short_word(b: &[u8]) -> u64 {
     let n = b.len();
     if n >= 4 {
         // Two overlapping four-byte loads; the overlap holds the same bytes.
@@ -103,12 +120,14 @@ fn short_word(b: &[u8]) -> u64 {
 }
 
 /// Mixes a word into the hash state (a folded multiply, as foldhash does).
+#[inline(always)]
 fn mix(h: u64, w: u64) -> u64 {
     let m = u128::from(h ^ w) * 0x9e37_79b9_7f4a_7c15_u128;
     (m as u64) ^ ((m >> 64) as u64)
 }
 
 /// The words of `name` and its hash under `seed`, folding ASCII case on the fly: no buffer.
+#[inline(always)]
 fn words_and_hash(seed: u64, name: &[u8], wild: bool) -> (Words, u64) {
     let len = name.len();
     let mut h = seed ^ (len as u64) ^ if wild { 0x5555_5555_0000_0000 } else { 0 };
@@ -134,8 +153,7 @@ fn words_and_hash(seed: u64, name: &[u8], wild: bool) -> (Words, u64) {
         (first, second, last)
     };
     let words = Words {
-        len,
-        wild,
+        tag: len as u64 | if wild { WILD } else { 0 },
         first,
         second,
         last,
@@ -144,11 +162,13 @@ fn words_and_hash(seed: u64, name: &[u8], wild: bool) -> (Words, u64) {
 }
 
 impl Named {
-    /// Whether this is `name` (any ASCII case) of the wildcard kind `words.wild`.
+    /// Whether this is `name` (any ASCII case) of the wildcard kind `words.wild()`.
+    #[inline(always)]
     fn is(&self, words: &Words, name: &[u8]) -> bool {
         self.words == *words
-            && (words.len <= INLINE
-                || self.rest.name[16..words.len - 8].eq_ignore_ascii_case(&name[16..words.len - 8]))
+            && (words.len() <= INLINE
+                || self.rest.name[16..words.len() - 8]
+                    .eq_ignore_ascii_case(&name[16..words.len() - 8]))
     }
 }
 
@@ -243,13 +263,15 @@ impl Reader<'_> {
     }
 
     /// The best wildcard route for a host whose part after its first label is `suffix`.
-    pub(crate) fn get_wildcard(&self, suffix: &[u8]) -> Option<Arc<Route>> {
-        if suffix.is_empty() || suffix.contains(&b'*') {
+    /// `may_have_star`: false when the caller knows `suffix` has no `*` (saves a scan).
+    pub(crate) fn get_wildcard(&self, suffix: &[u8], may_have_star: bool) -> Option<Arc<Route>> {
+        if suffix.is_empty() || (may_have_star && suffix.contains(&b'*')) {
             return None;
         }
         self.find(suffix, true)
     }
 
+    #[inline(always)]
     fn find(&self, name: &[u8], wild: bool) -> Option<Arc<Route>> {
         let len = name.len();
         if len == 0 || len > MAX_NAME || self.table.lens[usize::from(wild)][len] == 0 {
@@ -341,7 +363,7 @@ impl HostIndex {
         let entry = table.names.entry(
             hash,
             |n| n.is(&words, &name),
-            |n| words_and_hash(seed, &n.rest.name, n.words.wild).1,
+            |n| words_and_hash(seed, &n.rest.name, n.words.wild()).1,
         );
         let named = match entry {
             TableEntry::Occupied(occ) => occ.into_mut(),
@@ -414,7 +436,7 @@ impl HostIndex {
                 debug_assert!(Arc::ptr_eq(&n.best, &n.rest.candidates[0].route));
                 let name = String::from_utf8_lossy(&n.rest.name);
                 (
-                    if n.words.wild {
+                    if n.words.wild() {
                         format!("*.{name}")
                     } else {
                         name.into_owned()
