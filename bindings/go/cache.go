@@ -24,7 +24,8 @@ const (
 
 // tables is a set of maps. The base maps of a view are never written once published.
 type tables[T any] struct {
-	m [numMaps]map[string]*Route[T]
+	m   [numMaps]map[string]*Route[T]
+	act ktable // m[mActive] as a table; set (by finish) only on a base, before it is published
 }
 
 func newTables[T any]() *tables[T] {
@@ -46,6 +47,7 @@ func newTables[T any]() *tables[T] {
 // answers (FindHTTPRoute), which any change may alter.
 type view[T any] struct {
 	gen   uint64
+	act   ktable // base.m[mActive] as a table (base.act): what Get reads
 	base  *tables[T]
 	over  *tables[T] // nil when no key changed since base
 	size  int        // routes in base (for overlayLimit)
@@ -56,12 +58,26 @@ type view[T any] struct {
 
 // find is the route with key in map m, or nil.
 func (v *view[T]) find(m int, key string) *Route[T] {
+	if m == mActive {
+		return v.active(key)
+	}
 	if v.over != nil {
 		if rt, ok := v.over.m[m][key]; ok {
 			return rt
 		}
 	}
 	return v.base.m[m][key]
+}
+
+// active is the route Get answers for key, or nil: the overlay's (if any key changed since
+// the base was built), else the base's table.
+func (v *view[T]) active(key string) *Route[T] {
+	if v.over != nil {
+		if rt, ok := v.over.m[mActive][key]; ok {
+			return rt
+		}
+	}
+	return (*Route[T])(v.act.find(key))
 }
 
 // overlayLimit is how many changed keys a view carries in its overlay before they are folded
@@ -236,7 +252,15 @@ func (b *builder[T]) finish(gen uint64) *view[T] {
 		b.materialize()
 		b.size = len(b.base.m[KindHTTP]) + len(b.base.m[KindStream]) + len(b.base.m[KindExcluded])
 	}
-	return &view[T]{gen: gen, base: b.base, over: b.over, size: b.size, nover: b.nover}
+	if b.ownBase {
+		b.base.act = buildTable(b.base.m[mActive])
+	}
+	return newView(gen, b.base, b.over, b.size, b.nover)
+}
+
+// newView is the view of base (whose table is built) and over at gen.
+func newView[T any](gen uint64, base, over *tables[T], size, nover int) *view[T] {
+	return &view[T]{gen: gen, act: base.act, base: base, over: over, size: size, nover: nover}
 }
 
 // record is one change record with its route adopted (nil for CLEARED and INVENTORY, and

@@ -91,7 +91,9 @@ func newRegistry[T any](c *C.rr_registry, global bool) *Registry[T] {
 	r := &Registry[T]{nreg: c, global: global, done: make(chan struct{})}
 	r.ngen = (*uint64)(unsafe.Pointer(C.rr_generation_ptr(c)))
 	if !global { // a new registry is empty: its replica starts as an empty view
-		r.view.Store(&view[T]{gen: atomic.LoadUint64(r.ngen), base: newTables[T]()})
+		base := newTables[T]()
+		base.act = buildTable(base.m[mActive])
+		r.view.Store(newView(atomic.LoadUint64(r.ngen), base, nil, 0, 0))
 	}
 	r.HTTP = &Pool[T]{reg: r, kind: KindHTTP}
 	r.Stream = &Pool[T]{reg: r, kind: KindStream}
@@ -324,7 +326,7 @@ func (r *Registry[T]) getKey(op string, m int, key string, resolve func(v *view[
 // Get is the live HTTP route with key, else the STREAM one (never EXCLUDED).
 func (r *Registry[T]) Get(key string) (*Route[T], bool) {
 	if v := r.fresh(); v != nil {
-		if rt, found, hit := answer(v.find(mActive, key)); hit {
+		if rt, found, hit := answer(v.active(key)); hit {
 			return rt, found
 		}
 	}

@@ -1,0 +1,111 @@
+package routes
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
+	"unsafe"
+)
+
+// ktable is the immutable open-addressing table Get reads (the active map of a replica's
+// base): a power-of-two array of slots, at most half full, probed linearly from the key's
+// hash (hash/maphash with a seed per table, so keys cannot be chosen to collide). It is not
+// generic, so the lookup is a direct call with no dictionary; a slot's route is a *Route[T]
+// held as an unsafe.Pointer (traced by the garbage collector like any pointer). Built once
+// by buildTable, never written after: readers need no synchronization beyond the atomic load
+// that published the view holding it.
+type ktable struct {
+	seed  [2]uint64
+	mask  uint64
+	slots []kslot // len(slots) == mask+1, a power of two
+}
+
+type kslot struct {
+	hash uint64
+	key  string
+	rt   unsafe.Pointer // *Route[T]; nil: an empty slot (every stored route is non-nil)
+}
+
+// emptySlots is the one-slot array of a table with no keys (shared: never written).
+var emptySlots = make([]kslot, 1)
+
+// buildTable makes the table of m's non-nil entries.
+func buildTable[T any](m map[string]*Route[T]) ktable {
+	n := 1
+	for n < 2*len(m) {
+		n <<= 1
+	}
+	if len(m) == 0 {
+		return ktable{slots: emptySlots}
+	}
+	t := ktable{seed: [2]uint64{rand.Uint64(), rand.Uint64() | 1}, mask: uint64(n - 1), slots: make([]kslot, n)}
+	for k, rt := range m {
+		if rt == nil {
+			continue
+		}
+		h := strhash(k, &t.seed)
+		i := h & t.mask
+		for t.slots[i].rt != nil {
+			i = (i + 1) & t.mask
+		}
+		t.slots[i] = kslot{hash: h, key: k, rt: unsafe.Pointer(rt)}
+	}
+	return t
+}
+
+// find is the route stored under key (a *Route[T]), or nil. Allocates nothing.
+func (t *ktable) find(key string) unsafe.Pointer {
+	h := strhash(key, &t.seed)
+	slots := t.slots
+	mask := uint64(len(slots) - 1) // == t.mask; from len so the index needs no bounds check
+	for i := h; ; i++ {
+		s := &slots[i&mask]
+		if s.rt == nil {
+			return nil
+		}
+		if s.hash == h && s.key == key {
+			return s.rt
+		}
+	}
+}
+
+// The multipliers of the Go runtime's fallback hash (runtime/hash64.go).
+const (
+	hm2 = 0xe7037ed1a0b428db
+	hm5 = 0x1d8e4e27c47d124f
+)
+
+func hmix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// strhash is the Go runtime's fallback string hash (memhashFallback, wyhash-derived) keyed by
+// k: short keys (host aliases, 16 bytes or fewer) take no loop and no call.
+func strhash(s string, k *[2]uint64) uint64 {
+	n := len(s)
+	seed := k[0]
+	var a, b uint64
+	switch {
+	case n == 0:
+		return seed
+	case n < 4:
+		a = uint64(s[0]) | uint64(s[n>>1])<<8 | uint64(s[n-1])<<16
+	case n <= 8:
+		a = uint64(le32(s))
+		b = uint64(le32(s[n-4:]))
+	case n <= 16:
+		a = le64(s)
+		b = le64(s[n-8:])
+	default:
+		for i := 0; n-i > 16; i += 16 {
+			seed = hmix(le64(s[i:])^k[1], le64(s[i+8:])^seed)
+		}
+		a = le64(s[n-16:])
+		b = le64(s[n-8:])
+	}
+	return hmix(hm5^uint64(n), hmix(a^k[1]^hm2, b^seed))
+}
+
+func le32(s string) uint32 { return binary.LittleEndian.Uint32(unsafe.Slice(unsafe.StringData(s), 4)) }
+func le64(s string) uint64 { return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s), 8)) }
