@@ -326,7 +326,13 @@ func (r *Registry[T]) getKey(op string, m int, key string, resolve func(v *view[
 // Get is the live HTTP route with key, else the STREAM one (never EXCLUDED).
 func (r *Registry[T]) Get(key string) (*Route[T], bool) {
 	if v := r.fresh(); v != nil {
-		if rt, found, hit := answer(v.active(key)); hit {
+		var rt *Route[T]
+		if v.over == nil { // no change since the base was built: the table alone (one call less)
+			rt = (*Route[T])(v.act.find(key))
+		} else {
+			rt = v.active(key)
+		}
+		if rt, found, hit := answer(rt); hit {
 			return rt, found
 		}
 	}

@@ -55,8 +55,17 @@ func buildTable[T any](m map[string]*Route[T]) ktable {
 
 // find is the route stored under key (a *Route[T]), or nil. Allocates nothing.
 func (t *ktable) find(key string) unsafe.Pointer {
-	h := strhash(key, &t.seed)
+	// strhash, written out here for the keys of 4 to 16 bytes (host aliases): no call
 	n := len(key)
+	var h uint64
+	switch {
+	case n >= 4 && n <= 8:
+		h = hmix(uint64(le32(key))^t.seed[1]^hm2, uint64(le32(key[n-4:]))^t.seed[0]^hm5^uint64(n))
+	case n > 8 && n <= 16:
+		h = hmix(le64(key)^t.seed[1]^hm2, le64(key[n-8:])^t.seed[0]^hm5^uint64(n))
+	default:
+		h = strhash(key, &t.seed)
+	}
 	slots := t.slots
 	mask := uint64(len(slots) - 1) // == t.mask; from len so the index needs no bounds check
 	for i := h; ; i++ {
