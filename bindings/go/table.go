@@ -1,7 +1,6 @@
 package routes
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"math/rand/v2"
 	"unsafe"
@@ -133,5 +132,15 @@ func strhash(s string, k *[2]uint64) uint64 {
 	return hmix(a^k[1]^hm2, b^seed^hm5^uint64(n))
 }
 
-func le32(s string) uint32 { return binary.LittleEndian.Uint32(unsafe.Slice(unsafe.StringData(s), 4)) }
-func le64(s string) uint64 { return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s), 8)) }
+// le32 and le64 read a string's first 4 or 8 bytes little-endian (one load on the usual
+// platforms: the compiler merges the byte loads).
+func le32(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
+}
+
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
