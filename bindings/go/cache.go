@@ -13,7 +13,7 @@ import (
 // The registry's Go-side replica (see the package README, "Cache"): the key -> *Route maps of
 // the three pools as they were at one generation of the library, kept current by pulling the
 // library's change records. Lookups read it with no cgo call: an atomic load of the native
-// generation counter, one of the replica pointer, and a map lookup.
+// generation counter, one of the replica pointer, and a probe of the Get table (table.go).
 
 // Maps of a replica: one per pool (indexed by Kind), and the active view (HTTP, else STREAM:
 // what Get answers).
