@@ -19,7 +19,8 @@ import (
 //
 // Lookups read a Go-side replica of the pools (key -> *Route maps) kept current from the
 // library's change records: a hit or a miss is an atomic load of the library's generation
-// counter and one probe of an immutable hash table, with no cgo call. Iterations are cached per generation.
+// counter and one probe of an immutable hash table, with no cgo call. Iterations are cached
+// per generation.
 //
 // A Registry and its pools may be used from any number of goroutines. Close releases its
 // routes at once; see Close for what a closed Registry does.
