@@ -48,6 +48,7 @@ func newTables[T any]() *tables[T] {
 type view[T any] struct {
 	gen   uint64
 	act   ktable // base.m[mActive] as a table (base.act): what Get reads
+	oact  ktable // over.m[mActive] as a table with act's keys (deleted keys: tombstone)
 	base  *tables[T]
 	over  *tables[T] // nil when no key changed since base
 	size  int        // routes in base (for overlayLimit)
@@ -73,9 +74,7 @@ func (v *view[T]) find(m int, key string) *Route[T] {
 // the base was built), else the base's table.
 func (v *view[T]) active(key string) *Route[T] {
 	if v.over != nil {
-		if rt, ok := v.over.m[mActive][key]; ok {
-			return rt
-		}
+		return (*Route[T])(v.act.findOver(&v.oact, key))
 	}
 	return (*Route[T])(v.act.find(key))
 }
@@ -260,7 +259,11 @@ func (b *builder[T]) finish(gen uint64) *view[T] {
 
 // newView is the view of base (whose table is built) and over at gen.
 func newView[T any](gen uint64, base, over *tables[T], size, nover int) *view[T] {
-	return &view[T]{gen: gen, act: base.act, base: base, over: over, size: size, nover: nover}
+	v := &view[T]{gen: gen, act: base.act, base: base, over: over, size: size, nover: nover}
+	if over != nil {
+		v.oact = fillTable(over.m[mActive], base.act.seed, true)
+	}
+	return v
 }
 
 // record is one change record with its route adopted (nil for CLEARED and INVENTORY, and

@@ -28,28 +28,69 @@ type kslot struct {
 // emptySlots is the one-slot array of a table with no keys (shared: never written).
 var emptySlots = make([]kslot, 1)
 
-// buildTable makes the table of m's non-nil entries.
+// buildTable makes the table of m's non-nil entries, with new random keys.
 func buildTable[T any](m map[string]*Route[T]) ktable {
+	return fillTable(m, [2]uint64{rand.Uint64(), rand.Uint64() | 1}, false)
+}
+
+// tombstone marks, in an overlay's table, a key absent since the base was built.
+var tombstone byte
+
+// fillTable makes the table of m with keys seed; a nil entry is stored as &tombstone when
+// keepNil (an overlay's table, probed before its base's with the base's keys), else left out.
+func fillTable[T any](m map[string]*Route[T], seed [2]uint64, keepNil bool) ktable {
+	if len(m) == 0 {
+		return ktable{seed: seed, slots: emptySlots}
+	}
 	n := 1
 	for n < 2*len(m) {
 		n <<= 1
 	}
-	if len(m) == 0 {
-		return ktable{slots: emptySlots}
-	}
-	t := ktable{seed: [2]uint64{rand.Uint64(), rand.Uint64() | 1}, mask: uint64(n - 1), slots: make([]kslot, n)}
+	t := ktable{seed: seed, mask: uint64(n - 1), slots: make([]kslot, n)}
 	for k, rt := range m {
+		p := unsafe.Pointer(rt)
 		if rt == nil {
-			continue
+			if !keepNil {
+				continue
+			}
+			p = unsafe.Pointer(&tombstone)
 		}
 		h := strhash(k, &t.seed)
 		i := h & t.mask
 		for t.slots[i].rt != nil {
 			i = (i + 1) & t.mask
 		}
-		t.slots[i] = kslot{hash: h, key: k, rt: unsafe.Pointer(rt)}
+		t.slots[i] = kslot{hash: h, key: k, rt: p}
 	}
 	return t
+}
+
+// findOver is the route stored under key in over (a table made by fillTable with t's keys and
+// keepNil), else in t; nil if none or if over holds the tombstone. One hash for both.
+func (t *ktable) findOver(over *ktable, key string) unsafe.Pointer {
+	h := strhash(key, &t.seed)
+	if p := over.probe(h, key); p != nil {
+		if p == unsafe.Pointer(&tombstone) {
+			return nil
+		}
+		return p
+	}
+	return t.probe(h, key)
+}
+
+// probe is the entry stored under key whose hash is h, or nil.
+func (t *ktable) probe(h uint64, key string) unsafe.Pointer {
+	slots := t.slots
+	mask := uint64(len(slots) - 1)
+	for i := h; ; i++ {
+		s := &slots[i&mask]
+		if s.rt == nil {
+			return nil
+		}
+		if s.hash == h && s.key == key {
+			return s.rt
+		}
+	}
 }
 
 // find is the route stored under key (a *Route[T]), or nil. Allocates nothing.
