@@ -39,9 +39,11 @@ func newTables[T any]() *tables[T] {
 // view is the replica at generation gen: base, overridden by over (the keys changed since
 // base was built; a nil *Route there means "absent"). Both are immutable once the view is
 // published: a change set makes a new view that shares base and copies the small overlay,
-// and the overlay is folded into a new base once it grows past overlayLimit. So a lookup of a
-// key a change did not name costs one lookup in a small map more, and a change costs a copy
-// of the overlay, not of the registry.
+// and the overlay is folded into a new base once it grows past overlayLimit. Get reads the
+// active map through tables (ktable, table.go): act is base's (built with the base), oact
+// the overlay's (built with each view, with act's hash keys, so one hash serves both). So a
+// lookup of a key a change did not name costs one probe of a small table more, and a change
+// costs a copy of the overlay, not of the registry.
 //
 // The view also holds what is valid for its generation only: iteration snapshots and host
 // answers (FindHTTPRoute), which any change may alter.
