@@ -8,7 +8,7 @@ import (
 
 // ktable is the immutable open-addressing table Get reads (the active map of a replica's
 // base): a power-of-two array of slots, at most half full, probed linearly from the key's
-// hash (hash/maphash with a seed per table, so keys cannot be chosen to collide). It is not
+// hash (strhash, with random keys per table, so keys cannot be chosen to collide). It is not
 // generic, so the lookup is a direct call with no dictionary; a slot's route is a *Route[T]
 // held as an unsafe.Pointer (traced by the garbage collector like any pointer). Built once
 // by buildTable, never written after: readers need no synchronization beyond the atomic load
@@ -146,8 +146,9 @@ func hmix(a, b uint64) uint64 {
 	return hi ^ lo
 }
 
-// strhash is the Go runtime's fallback string hash (memhashFallback, wyhash-derived) keyed by
-// k: short keys (host aliases, 16 bytes or fewer) take no loop and no call.
+// strhash is derived from the Go runtime's fallback string hash (memhashFallback, itself from
+// wyhash), keyed by k, with one final multiply instead of two: keys of 16 bytes or fewer (host
+// aliases) take no loop and no call; find repeats the 4-to-16-byte cases inline.
 func strhash(s string, k *[2]uint64) uint64 {
 	n := len(s)
 	seed := k[0]
