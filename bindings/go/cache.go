@@ -13,7 +13,7 @@ import (
 // The registry's Go-side replica (see the package README, "Cache"): the key -> *Route maps of
 // the three pools as they were at one generation of the library, kept current by pulling the
 // library's change records. Lookups read it with no cgo call: an atomic load of the native
-// generation counter, one of the replica pointer, and a map lookup.
+// generation counter, one of the replica pointer, and a probe of the Get table (table.go).
 
 // Maps of a replica: one per pool (indexed by Kind), and the active view (HTTP, else STREAM:
 // what Get answers).
@@ -24,7 +24,8 @@ const (
 
 // tables is a set of maps. The base maps of a view are never written once published.
 type tables[T any] struct {
-	m [numMaps]map[string]*Route[T]
+	m   [numMaps]map[string]*Route[T]
+	act ktable // m[mActive] as a table; set (by finish) only on a base, before it is published
 }
 
 func newTables[T any]() *tables[T] {
@@ -38,14 +39,18 @@ func newTables[T any]() *tables[T] {
 // view is the replica at generation gen: base, overridden by over (the keys changed since
 // base was built; a nil *Route there means "absent"). Both are immutable once the view is
 // published: a change set makes a new view that shares base and copies the small overlay,
-// and the overlay is folded into a new base once it grows past overlayLimit. So a lookup of a
-// key a change did not name costs one lookup in a small map more, and a change costs a copy
-// of the overlay, not of the registry.
+// and the overlay is folded into a new base once it grows past overlayLimit. Get reads the
+// active map through tables (ktable, table.go): act is base's (built with the base), oact
+// the overlay's (built with each view, with act's hash keys, so one hash serves both). So a
+// lookup of a key a change did not name costs one probe of a small table more, and a change
+// costs a copy of the overlay, not of the registry.
 //
 // The view also holds what is valid for its generation only: iteration snapshots and host
 // answers (FindHTTPRoute), which any change may alter.
 type view[T any] struct {
 	gen   uint64
+	act   ktable // base.m[mActive] as a table (base.act): what Get reads
+	oact  ktable // over.m[mActive] as a table with act's keys (deleted keys: tombstone)
 	base  *tables[T]
 	over  *tables[T] // nil when no key changed since base
 	size  int        // routes in base (for overlayLimit)
@@ -56,12 +61,24 @@ type view[T any] struct {
 
 // find is the route with key in map m, or nil.
 func (v *view[T]) find(m int, key string) *Route[T] {
+	if m == mActive {
+		return v.active(key)
+	}
 	if v.over != nil {
 		if rt, ok := v.over.m[m][key]; ok {
 			return rt
 		}
 	}
 	return v.base.m[m][key]
+}
+
+// active is the route Get answers for key, or nil: the overlay's (if any key changed since
+// the base was built), else the base's table.
+func (v *view[T]) active(key string) *Route[T] {
+	if v.over != nil {
+		return (*Route[T])(v.act.findOver(&v.oact, key))
+	}
+	return (*Route[T])(v.act.find(key))
 }
 
 // overlayLimit is how many changed keys a view carries in its overlay before they are folded
@@ -236,7 +253,19 @@ func (b *builder[T]) finish(gen uint64) *view[T] {
 		b.materialize()
 		b.size = len(b.base.m[KindHTTP]) + len(b.base.m[KindStream]) + len(b.base.m[KindExcluded])
 	}
-	return &view[T]{gen: gen, base: b.base, over: b.over, size: b.size, nover: b.nover}
+	if b.ownBase {
+		b.base.act = buildTable(b.base.m[mActive])
+	}
+	return newView(gen, b.base, b.over, b.size, b.nover)
+}
+
+// newView is the view of base (whose table is built) and over at gen.
+func newView[T any](gen uint64, base, over *tables[T], size, nover int) *view[T] {
+	v := &view[T]{gen: gen, act: base.act, base: base, over: over, size: size, nover: nover}
+	if over != nil {
+		v.oact = fillTable(over.m[mActive], base.act.seed, true)
+	}
+	return v
 }
 
 // record is one change record with its route adopted (nil for CLEARED and INVENTORY, and

@@ -19,7 +19,8 @@ import (
 //
 // Lookups read a Go-side replica of the pools (key -> *Route maps) kept current from the
 // library's change records: a hit or a miss is an atomic load of the library's generation
-// counter and a map lookup, with no cgo call. Iterations are cached per generation.
+// counter and one probe of an immutable hash table, with no cgo call. Iterations are cached
+// per generation.
 //
 // A Registry and its pools may be used from any number of goroutines. Close releases its
 // routes at once; see Close for what a closed Registry does.
@@ -91,7 +92,9 @@ func newRegistry[T any](c *C.rr_registry, global bool) *Registry[T] {
 	r := &Registry[T]{nreg: c, global: global, done: make(chan struct{})}
 	r.ngen = (*uint64)(unsafe.Pointer(C.rr_generation_ptr(c)))
 	if !global { // a new registry is empty: its replica starts as an empty view
-		r.view.Store(&view[T]{gen: atomic.LoadUint64(r.ngen), base: newTables[T]()})
+		base := newTables[T]()
+		base.act = buildTable(base.m[mActive])
+		r.view.Store(newView(atomic.LoadUint64(r.ngen), base, nil, 0, 0))
 	}
 	r.HTTP = &Pool[T]{reg: r, kind: KindHTTP}
 	r.Stream = &Pool[T]{reg: r, kind: KindStream}
@@ -324,7 +327,13 @@ func (r *Registry[T]) getKey(op string, m int, key string, resolve func(v *view[
 // Get is the live HTTP route with key, else the STREAM one (never EXCLUDED).
 func (r *Registry[T]) Get(key string) (*Route[T], bool) {
 	if v := r.fresh(); v != nil {
-		if rt, found, hit := answer(v.find(mActive, key)); hit {
+		var rt *Route[T]
+		if v.over == nil { // no change since the base was built: the table alone (one call less)
+			rt = (*Route[T])(v.act.find(key))
+		} else {
+			rt = v.active(key)
+		}
+		if rt, found, hit := answer(rt); hit {
 			return rt, found
 		}
 	}
