@@ -111,17 +111,7 @@ func (r *Registry[T]) startFold(v *view[T]) {
 			b.materialize() // O(routes), outside the lock: writers are not held up
 			r.syncMu.Lock()
 			if cur := r.view.Load(); cur != nil && cur.base == v.base && !r.closed.Load() {
-				if cur.over != nil { // changes since v: the overlay is cumulative since base
-					for i, m := range cur.over.m {
-						for k, rt := range m {
-							if rt == nil {
-								delete(b.base.m[i], k)
-							} else {
-								b.base.m[i][k] = rt
-							}
-						}
-					}
-				}
+				b.rebase(v, cur)
 				nv := b.finish(cur.gen)
 				for i := range nv.snaps {
 					nv.snaps[i].Store(cur.snaps[i].Load())
@@ -229,6 +219,41 @@ func (b *builder[T]) materialize() {
 		}
 	}
 	b.base, b.over, b.ownBase, b.ownOver, b.nover = nb, nil, true, false, 0
+}
+
+// rebase brings b, materialized from view v, to view cur, a later view with the same base.
+// Both overlays name keys changed since that base, but not every such key: a key added to
+// the overlay and later set back to its base value (a route added, then deleted) leaves it
+// (put). So a key v's overlay names and cur's does not is back to its base value, and every
+// key cur's overlay names takes cur's value.
+func (b *builder[T]) rebase(v, cur *view[T]) {
+	if v.over != nil {
+		for i, m := range v.over.m {
+			for k := range m {
+				if cur.over != nil {
+					if _, ok := cur.over.m[i][k]; ok {
+						continue
+					}
+				}
+				if rt, ok := v.base.m[i][k]; ok {
+					b.base.m[i][k] = rt
+				} else {
+					delete(b.base.m[i], k)
+				}
+			}
+		}
+	}
+	if cur.over != nil {
+		for i, m := range cur.over.m {
+			for k, rt := range m {
+				if rt == nil {
+					delete(b.base.m[i], k)
+				} else {
+					b.base.m[i][k] = rt
+				}
+			}
+		}
+	}
 }
 
 // clear empties kind's pool.
