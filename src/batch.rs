@@ -189,7 +189,7 @@ impl Registry {
                     );
                     drop(reg);
                     let op = match outcome {
-                        Added::Kept(_) => continue,
+                        Added::Kept(_) | Added::Unchanged => continue,
                         Added::Added => ChangeOp::Added,
                         Added::Reloaded => ChangeOp::Reloaded,
                         Added::Replaced(old) => {

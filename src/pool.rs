@@ -39,6 +39,10 @@ pub enum Added {
     Reloaded,
     /// Registered in place of this route, which had lower or equal priority.
     Replaced(Arc<Route>),
+    /// Already registered: this very route holds the key, so nothing changed (no record, no
+    /// new generation). A reload that adds the same route object again keeps it, and its
+    /// health, as it was.
+    Unchanged,
     /// Not registered: this live route keeps the key (higher priority, or
     /// `add_if_not_exists`).
     Kept(Arc<Route>),
@@ -242,7 +246,7 @@ impl Pool {
         on_insert: impl FnOnce(),
     ) -> Added {
         let outcome = self.add_locked(key, priority, route, only_if_absent, on_insert);
-        if !matches!(outcome, Added::Kept(_)) {
+        if !matches!(outcome, Added::Kept(_) | Added::Unchanged) {
             self.sync_index();
         }
         outcome
@@ -297,6 +301,9 @@ impl Pool {
                     Slot::Live(old) => {
                         if only_if_absent || priority < old.priority() {
                             return Added::Kept(Arc::clone(old));
+                        }
+                        if Arc::ptr_eq(old, &route) {
+                            return Added::Unchanged;
                         }
                         on_insert();
                         // Remove first: the two may be equal in the index's order.

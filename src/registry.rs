@@ -149,7 +149,7 @@ impl Registry {
         );
         drop(reg);
         let op = match &outcome {
-            Added::Kept(_) => None,
+            Added::Kept(_) | Added::Unchanged => None,
             Added::Added => Some(ChangeOp::Added),
             Added::Reloaded => Some(ChangeOp::Reloaded),
             Added::Replaced(_) => Some(ChangeOp::Replaced),

@@ -42,6 +42,9 @@ fn mk(kind: Kind, key: &str, provider: &str, priority: i32, id: u64) -> Arc<Rout
     Arc::new(r)
 }
 
+/// A route made by the random test, with its id, priority and provider.
+type Made = (Arc<Route>, u64, i32, &'static str);
+
 /// A record as (generation, op, kind, key, route id).
 type Rec = (u64, ChangeOp, Kind, String, Option<u64>);
 
@@ -82,6 +85,8 @@ struct Model {
     pools: [BTreeMap<String, Slot>; 3],
     generation: u64,
     now: Duration,
+    /// Adds of the very route that held the key (no record): counted to show they happen.
+    unchanged: usize,
 }
 
 struct ModelSet<'a> {
@@ -103,8 +108,17 @@ impl ModelSet<'_> {
         let now = self.m.now;
         let pool = &mut self.m.pools[kind.index()];
         let op = match pool.get(key) {
-            Some(Slot::Live { priority: old, .. }) => {
+            Some(Slot::Live {
+                priority: old,
+                id: old_id,
+                ..
+            }) => {
                 if only_if_absent || priority < *old {
+                    return;
+                }
+                if *old_id == id {
+                    // The route already holds the key: nothing changes.
+                    self.m.unchanged += 1;
                     return;
                 }
                 ChangeOp::Replaced
@@ -182,6 +196,7 @@ fn change_records_equal_a_models_for_random_sequences() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5eed_u64);
     let mut totals: HashMap<ChangeOp, usize> = HashMap::new();
+    let mut unchanged = 0;
     for run in 0..20u64 {
         let mut rng = Rng(seed ^ run.wrapping_mul(0x9E37_79B9));
         let clock = Arc::new(ManualClock::new());
@@ -191,17 +206,32 @@ fn change_records_equal_a_models_for_random_sequences() {
         let keys = ["a", "b", "c", "d", "e"];
         let providers = ["p", "q", ""];
         let mut seen = 0u64;
+        // Every route made for a (pool, key): one in three adds is of one of them again (the
+        // route holding the key, or one deleted or replaced before), as a reload does.
+        let mut made: HashMap<(Kind, &str), Vec<Made>> = HashMap::new();
         for step in 0..400 {
             let kind = Kind::ALL[rng.below(3)];
             let key = keys[rng.below(keys.len())];
-            let mut new_route = |rng: &mut Rng, kind: Kind, key: &str| {
+            let mut new_route = |rng: &mut Rng, kind: Kind, key: &'static str| {
+                let earlier = made.entry((kind, key)).or_default();
+                if !earlier.is_empty() && rng.below(3) == 0 {
+                    // Mostly the latest: the route that may still hold the key.
+                    let i = if rng.below(2) == 0 {
+                        earlier.len() - 1
+                    } else {
+                        rng.below(earlier.len())
+                    };
+                    return earlier[i].clone();
+                }
                 let (id, pr, prov) = (
                     next_id,
                     rng.below(3) as i32,
                     providers[rng.below(providers.len())],
                 );
                 next_id += 1;
-                (mk(kind, key, prov, pr, id), id, pr, prov)
+                let made = (mk(kind, key, prov, pr, id), id, pr, prov);
+                earlier.push(made.clone());
+                made
             };
             let expected = match rng.below(100) {
                 0..=29 => {
@@ -330,7 +360,9 @@ fn change_records_equal_a_models_for_random_sequences() {
                 assert_eq!(reg.num_all_routes(), live.len());
             }
         }
+        unchanged += m.unchanged;
     }
+    assert!(unchanged > 0, "no add of the route already holding its key");
     for op in [
         ChangeOp::Added,
         ChangeOp::Reloaded,
@@ -629,6 +661,51 @@ fn no_op_calls_change_nothing() {
     assert!(!low.is_frozen(), "a kept route is not frozen");
     // An empty batch changes nothing either.
     assert_eq!(reg.commit_batch(&Batch::new()).unwrap(), 1);
+}
+
+#[test]
+fn adding_the_route_that_holds_its_key_again_changes_nothing() {
+    let reg = Registry::new();
+    let a = mk(Kind::Http, "a", "file", 0, 1);
+    let db = mk(Kind::Stream, "db", "file", 0, 2);
+    reg.add(&a);
+    reg.add(&db);
+    a.set_health(
+        route_registry::HealthStatus::Healthy,
+        Duration::from_millis(3),
+        Duration::ZERO,
+        b"up",
+    );
+    assert!(matches!(reg.add(&a), route_registry::Added::Unchanged));
+    assert_eq!(reg.generation(), 2);
+    // A reload: the unchanged route is added again, one route is new, db is gone.
+    let b = Batch::new();
+    b.replace_provider("file").unwrap();
+    b.add(Arc::clone(&a)).unwrap();
+    b.add(mk(Kind::Http, "b", "file", 0, 3)).unwrap();
+    assert_eq!(reg.commit_batch(&b).unwrap(), 3);
+    assert_eq!(
+        records_since(&reg, 2),
+        vec![
+            (3, ChangeOp::Removed, Kind::Stream, "db".into(), Some(2)),
+            (3, ChangeOp::Added, Kind::Http, "b".into(), Some(3)),
+        ]
+    );
+    assert!(Arc::ptr_eq(&reg.get("a").unwrap(), &a));
+    assert_eq!(
+        a.health().status,
+        route_registry::HealthStatus::Healthy,
+        "the kept route keeps its health"
+    );
+    // The same reload again changes nothing at all.
+    let b = Batch::new();
+    b.replace_provider("file").unwrap();
+    b.add(Arc::clone(&a)).unwrap();
+    b.add(reg.get("b").unwrap()).unwrap();
+    assert_eq!(reg.commit_batch(&b).unwrap(), 3);
+    // After a delete, the same route comes back as a reload.
+    reg.del(Kind::Http, "a").unwrap();
+    assert!(matches!(reg.add(&a), route_registry::Added::Reloaded));
 }
 
 #[test]

@@ -112,6 +112,7 @@ fn outcome_ret(o: Added) -> Ret {
         Added::Reloaded => Ret::Reloaded,
         Added::Replaced(old) => Ret::Replaced(route_id(&old)),
         Added::Kept(old) => Ret::Kept(route_id(&old)),
+        Added::Unchanged => panic!("every add is of a new route, never one already registered"),
     }
 }
 
@@ -1282,6 +1283,9 @@ fn reg_record(plan: RegPlan) -> Vec<RegEvent> {
                                 Added::Reloaded => RegRet::Reloaded,
                                 Added::Replaced(old) => RegRet::Replaced(route_id(&old)),
                                 Added::Kept(old) => RegRet::Kept(route_id(&old)),
+                                Added::Unchanged => {
+                                    panic!("every add is of a new route, never one registered")
+                                }
                             },
                             RegOp::Del { pool, key } => RegRet::Deleted(
                                 reg.del(REG_KINDS[*pool], &key_name(*key))

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -163,6 +165,53 @@ func TestServeShutsDownCleanly(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+}
+
+// A reload keeps the routes whose entries did not change (same route, health kept, no
+// record); only the changed entries are recorded, and loading the same file again changes
+// nothing.
+func TestReloadKeepsUnchangedRoutes(t *testing.T) {
+	reg := routes.NewRegistry[*target]()
+	defer reg.Close()
+	path := filepath.Join(t.TempDir(), "routes.json")
+	write := func(s string) {
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := `{"alias":"a","upstream":"http://127.0.0.1:1","provider":"file","kind":"http"}`
+	write(`[` + a + `,{"alias":"b","upstream":"http://127.0.0.1:2","provider":"file","kind":"http"}]`)
+	fp := &FileProvider{Reg: reg, Path: path, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if _, err := fp.Load(); err != nil {
+		t.Fatal(err)
+	}
+	ra, _ := reg.Get("a")
+	if err := ra.SetHealth(routes.StatusHealthy, 2*time.Millisecond, time.Minute, "up"); err != nil {
+		t.Fatal(err)
+	}
+	write(`[` + a + `,{"alias":"b","upstream":"http://127.0.0.1:3","provider":"file","kind":"http"},
+	        {"alias":"c","upstream":"tcp://127.0.0.1:4","provider":"file","kind":"stream"}]`)
+	recs, err := fp.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range recs {
+		got = append(got, c.Op.String()+" "+c.Key)
+	}
+	if strings.Join(got, ", ") != "replaced b, added c" {
+		t.Errorf("reload records: %q, want only b replaced and c added", got)
+	}
+	if now, _ := reg.Get("a"); now != ra {
+		t.Error("the unchanged route a was replaced")
+	}
+	if st, up, _, err := ra.Health(); err != nil || st != routes.StatusHealthy || up != 2*time.Millisecond {
+		t.Errorf("the unchanged route lost its health: %v %v %v", st, up, err)
+	}
+	g := reg.Generation()
+	if recs, err := fp.Load(); err != nil || len(recs) != 0 || reg.Generation() != g {
+		t.Errorf("loading the same file again: %d records, generation %d -> %d, err %v", len(recs), g, reg.Generation(), err)
 	}
 }
 

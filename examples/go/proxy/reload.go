@@ -22,8 +22,11 @@ import (
 // FileProvider keeps the registry in step with a routes file: each load is one batch that
 // replaces every provider the file names (and every provider an earlier version of the file
 // named), so readers see the old set or the new one, never a mix, and a file that fails to
-// load leaves the old set as it was. With -etcd, give the file's routes provider names no etcd
-// publisher uses: a reload replaces every route of the providers the file names.
+// load leaves the old set as it was. An entry that did not change since the last load puts
+// the same route object in the batch again, which the registry keeps as it is: only changed
+// entries produce change records, and the unchanged routes keep their health. With -etcd,
+// give the file's routes provider names no etcd publisher uses: a reload replaces every route
+// of the providers the file names.
 type FileProvider struct {
 	Reg    *routes.Registry[*target]
 	Path   string
@@ -31,7 +34,8 @@ type FileProvider struct {
 	Log    *slog.Logger
 
 	mu        sync.Mutex
-	providers []string // providers the last load replaced
+	providers []string                              // providers the last load replaced
+	routes    map[RouteEntry]*routes.Route[*target] // the last load's route of each entry
 	stamp     fileStamp
 }
 
@@ -61,14 +65,18 @@ func (f *FileProvider) Load() ([]routes.Change[*target], error) {
 	b := f.Reg.NewBatch()
 	defer b.Discard() // the error paths: nothing is applied
 	provs := slices.Clone(f.providers)
+	made := make(map[RouteEntry]*routes.Route[*target], len(entries))
 	for _, e := range entries {
-		rt, err := newRouteFromEntry(e)
-		if err != nil {
-			return nil, err
+		rt := f.routes[e] // unchanged since the last load: the same route is kept
+		if rt == nil {
+			if rt, err = newRouteFromEntry(e); err != nil {
+				return nil, err
+			}
 		}
 		if err := b.Add(rt); err != nil {
 			return nil, fmt.Errorf("route %q: %w", e.Alias, err)
 		}
+		made[e] = rt
 		if !slices.Contains(provs, e.Provider) {
 			provs = append(provs, e.Provider)
 		}
@@ -83,7 +91,7 @@ func (f *FileProvider) Load() ([]routes.Change[*target], error) {
 	if err != nil {
 		return nil, err
 	}
-	f.providers, f.stamp = provs, stamp
+	f.providers, f.routes, f.stamp = provs, made, stamp
 	var out []routes.Change[*target]
 	if gen == before {
 		f.logger().Info("routes file reloaded: no change", "file", f.Path)
