@@ -70,7 +70,9 @@ impl Batch {
 
     /// Marks the batch as the complete new set of `provider`'s routes: at commit, every live
     /// route of that provider (any pool) that the batch does not add under the same (pool, key)
-    /// is removed. The empty provider is a provider like any other.
+    /// is removed, and one that it does add there is replaced by the first such add whatever
+    /// the priorities (the old set goes as a whole; the same route object added again stays,
+    /// unchanged). The empty provider is a provider like any other.
     pub fn replace_provider(&self, provider: &str) -> Result<()> {
         check_name("provider", provider, true)?;
         self.push(|st| {
@@ -136,6 +138,10 @@ impl Registry {
         }
         let mut writers = Kind::ALL.map(|k| self.pool(k).writer(&wanted[k.index()]));
         let mut removed = Vec::new();
+        // Keys whose live route is of a replaced provider and which the batch adds again: the
+        // first add of each replaces that route whatever the priorities, as if the old route
+        // had been removed with the rest of its provider's set.
+        let mut superseded: HashSet<(Kind, Box<str>)> = HashSet::new();
         if !providers.is_empty() {
             for kind in Kind::ALL {
                 let w = &mut writers[kind.index()];
@@ -146,9 +152,12 @@ impl Registry {
                 // Removal records in a fixed order: pool, then key (bytewise).
                 victims.sort_unstable();
                 for key in victims {
-                    if readded.contains(&(kind, key.clone())) {
+                    let key = (kind, key);
+                    if readded.contains(&key) {
+                        superseded.insert(key);
                         continue;
                     }
+                    let (kind, key) = key;
                     if let Some(old) = w.del(&key) {
                         commit.record(ChangeOp::Removed, kind, Some(Arc::clone(&old)));
                         removed.push(old);
@@ -180,6 +189,14 @@ impl Registry {
                     } else {
                         inventory.link_for(id)
                     };
+                    let key = (kind, key);
+                    // The replaced provider's old route does not compete on priority.
+                    let priority = if superseded.remove(&key) {
+                        i32::MAX
+                    } else {
+                        priority
+                    };
+                    let (kind, key) = key;
                     let outcome = writers[kind.index()].add(
                         &key,
                         priority,

@@ -2,7 +2,7 @@
 //! added (GoDoxy's lookup during route validation).
 
 use crate::error::{quote, Error, Result};
-use crate::route::{Identity, ProxmoxLink};
+use crate::route::{check_name, Identity, ProxmoxLink};
 use crate::text::CText;
 use serde_json::{Map, Value};
 use std::net::IpAddr;
@@ -54,7 +54,12 @@ fn field<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 
 fn name_field(obj: &Map<String, Value>, key: &str, at: &str) -> Result<String> {
     match field(obj, key) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(Value::String(s)) if !s.is_empty() => {
+            // As every other name: at most 255 bytes and no NUL byte (names are handed out as
+            // C strings too).
+            check_name(&format!("{at}: \"{key}\""), s, false)?;
+            Ok(s.clone())
+        }
         Some(Value::String(_)) => Err(Error::invalid(format!("{at}: \"{key}\" must not be empty"))),
         Some(v) => Err(Error::invalid(format!(
             "{at}: \"{key}\" must be a string, not {}",
@@ -320,6 +325,18 @@ mod tests {
                 "\"node\" is missing",
             ),
             (r#"{"nodes":{}}"#, "must be an array"),
+            (
+                r#"{"nodes":[{"name":"pve\u0000evil"}]}"#,
+                "nodes[0]: \"name\" \"pve\\0evil\" contains a NUL byte",
+            ),
+            (
+                r#"{"resources":[{"node":"a","vmid":7,"name":"web\u0000x"}]}"#,
+                "resources[0]: \"name\" \"web\\0x\" contains a NUL byte",
+            ),
+            (
+                r#"{"resources":[{"node":"a\u0000","vmid":7,"name":"w"}]}"#,
+                "resources[0]: \"node\"",
+            ),
         ] {
             let e = Inventory::from_json(json.as_bytes()).unwrap_err();
             assert!(e.message().contains(needle), "{json}: {}", e.message());

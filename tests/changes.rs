@@ -4,7 +4,7 @@
 
 use route_registry::clock::ManualClock;
 use route_registry::{Batch, Change, ChangeOp, HealthFormat, Kind, Registry, Route, Status};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
@@ -89,6 +89,15 @@ struct Model {
     unchanged: usize,
 }
 
+/// How the model adds: by the priority rule, only if absent, or over a replaced provider's
+/// old route whatever the priorities.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AddMode {
+    Priority,
+    IfAbsent,
+    Outranking,
+}
+
 struct ModelSet<'a> {
     m: &'a mut Model,
     recs: Vec<Rec>,
@@ -102,7 +111,7 @@ impl ModelSet<'_> {
         id: u64,
         priority: i32,
         provider: &str,
-        only_if_absent: bool,
+        mode: AddMode,
     ) {
         let g = self.m.generation + 1;
         let now = self.m.now;
@@ -113,7 +122,7 @@ impl ModelSet<'_> {
                 id: old_id,
                 ..
             }) => {
-                if only_if_absent || priority < *old {
+                if mode == AddMode::IfAbsent || (priority < *old && mode != AddMode::Outranking) {
                     return;
                 }
                 if *old_id == id {
@@ -243,7 +252,12 @@ fn change_records_equal_a_models_for_random_sequences() {
                         reg.add(&r);
                     }
                     let mut s = m.set();
-                    s.add(kind, key, id, pr, prov, only);
+                    let mode = if only {
+                        AddMode::IfAbsent
+                    } else {
+                        AddMode::Priority
+                    };
+                    s.add(kind, key, id, pr, prov, mode);
                     s.commit()
                 }
                 30..=44 => {
@@ -312,7 +326,21 @@ fn change_records_equal_a_models_for_random_sequences() {
                         Status::InvalidArgument
                     );
                     let mut s = m.set();
+                    // The replaced providers' routes under keys the batch adds again: the
+                    // first add of each replaces it whatever the priorities.
+                    let mut superseded: HashSet<(Kind, String)> = HashSet::new();
                     for kind in Kind::ALL {
+                        for (k, slot) in &s.m.pools[kind.index()] {
+                            if let Slot::Live { provider, .. } = slot {
+                                if replaced.contains(&provider.as_str())
+                                    && entries.iter().any(|(ek, ekey, add)| {
+                                        *ek == kind && *ekey == k.as_str() && add.is_some()
+                                    })
+                                {
+                                    superseded.insert((kind, k.clone()));
+                                }
+                            }
+                        }
                         let victims: Vec<String> = s.m.pools[kind.index()]
                             .iter()
                             .filter_map(|(k, slot)| match slot {
@@ -333,7 +361,14 @@ fn change_records_equal_a_models_for_random_sequences() {
                     }
                     for (kind, key, add) in &entries {
                         match add {
-                            Some((id, pr, prov)) => s.add(*kind, key, *id, *pr, prov, false),
+                            Some((id, pr, prov)) => {
+                                let mode = if superseded.remove(&(*kind, key.to_string())) {
+                                    AddMode::Outranking
+                                } else {
+                                    AddMode::Priority
+                                };
+                                s.add(*kind, key, *id, *pr, prov, mode)
+                            }
                             None => s.del(*kind, key),
                         }
                     }
@@ -706,6 +741,27 @@ fn adding_the_route_that_holds_its_key_again_changes_nothing() {
     // After a delete, the same route comes back as a reload.
     reg.del(Kind::Http, "a").unwrap();
     assert!(matches!(reg.add(&a), route_registry::Added::Reloaded));
+}
+
+#[test]
+fn a_reload_replaces_its_providers_route_even_at_a_lower_priority() {
+    let reg = Registry::new();
+    reg.add(&mk(Kind::Http, "app", "file", 5, 1));
+    reg.add(&mk(Kind::Http, "web", "docker", 10, 2));
+    let b = Batch::new();
+    b.replace_provider("file").unwrap();
+    b.add(mk(Kind::Http, "app", "file", 1, 3)).unwrap();
+    // Another provider's route still wins by priority.
+    b.add(mk(Kind::Http, "web", "file", 0, 4)).unwrap();
+    // A second add under the same key competes with the first by priority as usual.
+    b.add(mk(Kind::Http, "app", "file", 0, 5)).unwrap();
+    assert_eq!(reg.commit_batch(&b).unwrap(), 3);
+    assert_eq!(
+        records_since(&reg, 2),
+        vec![(3, ChangeOp::Replaced, Kind::Http, "app".into(), Some(3))]
+    );
+    assert_eq!(reg.get("app").unwrap().user_data(), 3);
+    assert_eq!(reg.get("web").unwrap().user_data(), 2);
 }
 
 #[test]

@@ -122,8 +122,10 @@ func (b *Batch[T]) DelKey(kind Kind, key string) error {
 
 // ReplaceProvider marks the batch as the complete new set of provider's routes: at commit,
 // before the batch's entries, every live route of that provider (in any pool) that the batch
-// does not add again under the same pool and key is removed. Readers see the old set or the
-// new one, never a mix. May be called for several providers.
+// does not add again under the same pool and key is removed; one that it does add there is
+// replaced by the first such add whatever the priorities (the same *Route added again stays,
+// unchanged). Readers see the old set or the new one, never a mix. May be called for several
+// providers.
 func (b *Batch[T]) ReplaceProvider(provider string) error {
 	return b.withBatch("Batch.ReplaceProvider", func(nb *C.rr_batch) error {
 		p, n := cstr(provider)

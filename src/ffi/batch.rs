@@ -56,7 +56,9 @@ pub extern "C" fn rr_batch_del_key(
 
 /// Marks the batch as the complete new set of `provider`'s routes: at commit, before the
 /// batch's entries, every live route of that provider (in any pool) that the batch does not add
-/// under the same (pool, key) is removed. Readers see the old set or the new one, never a mix.
+/// under the same (pool, key) is removed; one that it does add there is replaced by the first
+/// such add whatever the priorities (adding the same route object again keeps it unchanged).
+/// Readers see the old set or the new one, never a mix.
 /// May be called for several providers. `RR_INVALID_ARGUMENT` for a NULL batch, a provider
 /// that is not UTF-8, over 255 bytes or holds a NUL byte, or a batch already committed.
 #[no_mangle]
