@@ -1,4 +1,5 @@
-//! The Go-generated vectors in ../shared/testdata, through the C ABI (called from Rust).
+//! The Go-generated vectors (testdata/, or ../shared/testdata when CI has it), through the C
+//! ABI (called from Rust).
 
 use route_registry::ffi::registry::*;
 use route_registry::ffi::route::*;
@@ -7,9 +8,18 @@ use route_registry::ffi::*;
 use serde_json::Value;
 use std::ffi::CStr;
 
+/// A vector file: from `../shared/testdata` beside the checkout when it exists (CI keeps the
+/// generator's output there), else the repository's copy in `testdata/`.
 fn testdata(name: &str) -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/").to_string() + name;
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shared = root.join("../shared/testdata");
+    let dir = if shared.is_dir() {
+        shared
+    } else {
+        root.join("testdata")
+    };
+    let path = dir.join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 

@@ -16,14 +16,19 @@ if str(SRC) not in sys.path:
 
 import route_registry as rr  # noqa: E402
 
-#: <repo>/bindings/python/tests -> <repo>; testdata is ../shared/testdata from the repo root.
+#: <repo>/bindings/python/tests -> <repo>. The Go-generated vectors: ../shared/testdata beside
+#: the checkout when it exists (CI keeps the generator's output there), else <repo>/testdata.
 REPO = Path(__file__).resolve().parents[3]
-TESTDATA = REPO.parent / "shared" / "testdata"
+TESTDATA = (
+    REPO.parent / "shared" / "testdata"
+    if (REPO.parent / "shared" / "testdata").is_dir()
+    else REPO / "testdata"
+)
 
 
 @pytest.fixture
 def testdata() -> Path:
-    assert TESTDATA.is_dir(), f"test vectors not found at {TESTDATA} (../shared/testdata)"
+    assert TESTDATA.is_dir(), f"test vectors not found at {TESTDATA}"
     return TESTDATA
 
 

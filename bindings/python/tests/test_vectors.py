@@ -1,4 +1,4 @@
-"""The Go-generated vectors in ../shared/testdata (relative to the repository root)."""
+"""The Go-generated vectors (testdata/ in the repository, or ../shared/testdata beside it)."""
 
 from __future__ import annotations
 
