@@ -111,8 +111,9 @@ test-docs: lib
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 	@# User-facing docs describe the product in its own words and point at nothing outside
 	@# the repository.
-	@if grep -n -i -E "the seed|seed's|\.\./shared|shared/|SPEC\.md" README.md docs/*.md \
-		bindings/*/README.md packaging/*.md bindings/go/doc.go; then \
+	@if grep -n -E "[Tt]he seed|seed's|\.\./shared|shared/|SPEC\b" README.md docs/*.md \
+		bindings/*/README.md packaging/*.md bindings/go/doc.go include/*.h RELIABILITY.md \
+		BENCHMARKS.md; then \
 		echo "user-facing docs refer to files outside the repository (above)" >&2; exit 1; fi
 	@for f in LICENSE docs/BEHAVIOUR.md docs/MIGRATING.md docs/PACKAGING.md; do \
 		test -s $$f || { echo "missing $$f" >&2; exit 1; }; done

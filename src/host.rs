@@ -81,8 +81,9 @@ pub struct RouteDomains {
 
 impl RouteDomains {
     /// Checks and normalizes `domains` (each with or without its leading dot). Empty, not
-    /// UTF-8, containing a NUL byte, longer than [`MAX_DOMAIN_LEN`], or nothing but dots:
-    /// `RR_INVALID_ARGUMENT` naming the value.
+    /// UTF-8, containing a NUL byte, longer than [`MAX_DOMAIN_LEN`], nothing but dots, an
+    /// empty label, or an ASCII character other than letters, digits, `-`, `_` and `.` (a
+    /// scheme, port, path, space or wildcard): `RR_INVALID_ARGUMENT` naming the value.
     pub fn parse<S: AsRef<[u8]>>(domains: &[S]) -> Result<Self> {
         let mut list = Vec::with_capacity(domains.len());
         for (i, d) in domains.iter().enumerate() {
@@ -114,10 +115,28 @@ impl RouteDomains {
                 s.len()
             )));
         }
-        let body = s.strip_prefix('.').unwrap_or(s);
+        let lead = usize::from(s.starts_with('.'));
+        let body = &s[lead..];
         let body = body.strip_suffix('.').unwrap_or(body);
         if body.bytes().all(|b| b == b'.') {
             return Err(bad("names no domain"));
+        }
+        // A domain name: labels of letters, digits, '-' and '_' (and non-ASCII, for names
+        // written in UTF-8), so a URL, a port, a path or a wildcard is refused rather than
+        // silently matching nothing.
+        if let Some((at, c)) = body
+            .char_indices()
+            .find(|&(_, c)| c.is_ascii() && !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        {
+            return Err(bad(&format!(
+                "is not a domain name: {} at offset {} (give a name such as example.com, \
+                 without scheme, port, path or wildcard)",
+                quote(c.encode_utf8(&mut [0; 4])),
+                lead + at
+            )));
+        }
+        if body.split('.').any(str::is_empty) {
+            return Err(bad("has an empty label (two dots in a row)"));
         }
         Ok(format!(".{}", body.to_ascii_lowercase()).into_boxed_str())
     }
@@ -324,10 +343,23 @@ mod tests {
 
     #[test]
     fn domains_are_normalized_and_checked() {
-        let d = RouteDomains::parse(&["example.com", ".Sub.Example.COM.", "x."]).unwrap();
+        let d = RouteDomains::parse(&[
+            "example.com",
+            ".Sub.Example.COM.",
+            "x.",
+            "my_lan",
+            "bücher.de",
+        ])
+        .unwrap();
         assert_eq!(
             d.iter().collect::<Vec<_>>(),
-            [".example.com", ".sub.example.com", ".x"]
+            [
+                ".example.com",
+                ".sub.example.com",
+                ".x",
+                ".my_lan",
+                ".bücher.de"
+            ]
         );
         for (bad, why) in [
             (&b""[..], "is empty"),
@@ -337,6 +369,13 @@ mod tests {
             (b".....", "names no domain"),
             (b"a\0b", "NUL"),
             (b"\xff", "not valid UTF-8"),
+            (b"example.com:443", "\":\" at offset 11"),
+            (b"exa mple.com", "\" \" at offset 3"),
+            (b"*.example.com", "\"*\" at offset 0"),
+            (b"example.com/", "\"/\" at offset 11"),
+            (b"http://example.com", "\":\" at offset 4"),
+            (b"a..b", "empty label"),
+            (b"..a", "empty label"),
         ] {
             let e = RouteDomains::parse(&[&b"ok.com"[..], bad]).unwrap_err();
             assert!(

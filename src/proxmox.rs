@@ -98,7 +98,8 @@ fn object<'a>(v: &'a Value, at: &str) -> Result<&'a Map<String, Value>> {
 }
 
 impl Inventory {
-    /// Parses the inventory JSON (see SPEC §3); unknown keys are ignored.
+    /// Parses the inventory JSON (see docs/BEHAVIOUR.md, "Proxmox linking"); unknown keys are
+    /// ignored.
     pub fn from_json(json: &[u8]) -> Result<Self> {
         let root: Value = serde_json::from_slice(json)
             .map_err(|e| Error::invalid(format!("proxmox inventory is not valid JSON: {e}")))?;

@@ -13,7 +13,7 @@ use crate::notify::{Callback, Notifier};
 pub use crate::pool::Added;
 use crate::pool::Pool;
 use crate::proxmox::Inventory;
-use crate::route::{Identity, Kind, Route};
+use crate::route::{check_name, Identity, Kind, Route};
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -163,8 +163,12 @@ impl Registry {
 
     /// Deletes the live route with `key` from `kind`'s pool, leaving a tombstone; returns it.
     /// `RR_NOT_FOUND` (naming the key, at most 64 characters of it, and the pool) if no live
-    /// route has that key.
+    /// route has that key; `RR_INVALID_ARGUMENT` for a key no route can have (empty, over 255
+    /// bytes, with a NUL byte).
     pub fn del(&self, kind: Kind, key: &str) -> Result<Arc<Route>> {
+        // A key no route can have (empty, over 255 bytes, with a NUL byte) is a bad argument,
+        // as it is for a batch's delete.
+        check_name("key", key, false)?;
         let mut commit = Commit::begin(self);
         let removed = self.pool(kind).del(key);
         if let Some(r) = &removed {
@@ -223,7 +227,7 @@ impl Registry {
         commit.sync_index_on_publish();
         commit.finish().done();
         // Logged with no lock held: the logger may call back into the library.
-        for (kind, gone) in &removed {
+        for (kind, gone) in removed.iter().filter(|(_, gone)| !gone.is_empty()) {
             log::debug!("{}: cleared {} routes", kind.pool_name(), gone.len());
         }
         drop(removed);

@@ -1,4 +1,4 @@
-//! Functions beyond SPEC §4: the health detail copy and the tombstone count.
+//! Functions beyond the first C ABI: the health detail copy and the tombstone count.
 
 use route_registry::ffi::registry::*;
 use route_registry::ffi::route::*;

@@ -7,8 +7,8 @@
 //! was invoked" is an exact fact). A checker then searches, with Wing & Gong's algorithm as
 //! improved by Lowe (depth-first search over the operations that may come next, memoising
 //! every visited pair of linearized-set bitmask and model state), for a total order that
-//! respects real time and in which every operation returns what a sequential model of
-//! SPEC §2 returns. A history with no such order is a linearizability violation.
+//! respects real time and in which every operation returns what a sequential model of the
+//! pool rules (docs/BEHAVIOUR.md) returns. A history with no such order is a linearizability violation.
 //!
 //! The clock is a `ManualClock` that moves only through the history's own `Tick` operations,
 //! each advancing it by exactly the tombstone TTL: clock time is `epoch × TTL`, so a tombstone
@@ -117,7 +117,7 @@ fn outcome_ret(o: Added) -> Ret {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The sequential model (SPEC §2)
+// The sequential model (the pool rules of docs/BEHAVIOUR.md)
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Slot {

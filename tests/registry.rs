@@ -1,4 +1,4 @@
-//! Registry rules of SPEC §3 through the core API.
+//! Registry rules (docs/BEHAVIOUR.md) through the core API.
 
 mod common;
 

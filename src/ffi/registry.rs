@@ -91,7 +91,9 @@ pub extern "C" fn rr_del(reg: *mut rr_registry, r: *const rr_route) -> rr_status
     })
 }
 
-/// Deletes the live route with `key` from `kind`'s pool. `RR_NOT_FOUND` if none.
+/// Deletes the live route with `key` from `kind`'s pool. `RR_NOT_FOUND` if none;
+/// `RR_INVALID_ARGUMENT` for a bad kind or a key no route can have (not UTF-8, empty, over 255
+/// bytes, with a NUL byte), as for `rr_batch_del_key`.
 #[no_mangle]
 pub extern "C" fn rr_del_key(
     reg: *mut rr_registry,
@@ -377,7 +379,7 @@ pub extern "C" fn rr_iter_by_provider(
     })
 }
 
-/// The health of every route as JSON, keyed by alias (see SPEC §3), byte-identical to Go's
+/// The health of every route as JSON, keyed by alias (see docs/BEHAVIOUR.md, "Health"), byte-identical to Go's
 /// `encoding/json`. `format` is `RR_HEALTH_FULL`, `RR_HEALTH_WITHOUT_DETAIL` or
 /// `RR_HEALTH_SIMPLE`. Owned by the caller: free with `rr_string_free`. NULL only on bad input.
 #[no_mangle]
@@ -397,7 +399,8 @@ pub extern "C" fn rr_by_provider_json(reg: *const rr_registry) -> *mut c_char {
     })
 }
 
-/// Replaces the registry's Proxmox inventory with the JSON `(json, len)` (see SPEC §3). On
+/// Replaces the registry's Proxmox inventory with the JSON `(json, len)` (see docs/BEHAVIOUR.md,
+/// "Proxmox linking"). On
 /// `RR_INVALID_ARGUMENT` the old inventory stays. Applies to routes added afterwards.
 #[no_mangle]
 pub extern "C" fn rr_proxmox_load_json(

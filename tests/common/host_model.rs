@@ -9,7 +9,9 @@ use route_registry::ffi::registry::{rr_add, rr_del_key, rr_registry_free, rr_reg
 use route_registry::ffi::route::{
     rr_route_key, rr_route_new, rr_route_release, rr_route_set_priority,
 };
-use route_registry::ffi::{rr_str, RR_KEPT, RR_KIND_HTTP, RR_KIND_STREAM, RR_NOT_FOUND, RR_OK};
+use route_registry::ffi::{
+    rr_str, RR_INVALID_ARGUMENT, RR_KEPT, RR_KIND_HTTP, RR_KIND_STREAM, RR_NOT_FOUND, RR_OK,
+};
 
 /// One step of a sequence.
 #[derive(Debug, Clone)]
@@ -158,6 +160,15 @@ impl Model {
             if d.is_empty() || d.contains('\0') || d.len() > 255 || body.is_empty() {
                 return false;
             }
+            // Labels of letters, digits, '-', '_' or non-ASCII; none empty.
+            let label_ok = |l: &str| {
+                !l.is_empty()
+                    && l.bytes()
+                        .all(|b| b >= 0x80 || b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            };
+            if !body.split('.').all(label_ok) {
+                return false;
+            }
             new.push(format!(".{}", body.to_ascii_lowercase()));
         }
         self.domains = new;
@@ -258,9 +269,16 @@ pub fn check(ops: &[Op]) -> usize {
             }
             Op::Del(key) => {
                 let st = rr_del_key(reg, RR_KIND_HTTP, key.as_ptr().cast(), key.len());
-                if let Ok(k) = std::str::from_utf8(key) {
-                    let want = if model.del(k) { RR_OK } else { RR_NOT_FOUND };
-                    assert_eq!(st, want, "del {k:?}");
+                match std::str::from_utf8(key) {
+                    // A key no route can have is a bad argument.
+                    Ok(k) if k.is_empty() || k.len() > 255 || k.contains('\0') => {
+                        assert_eq!(st, RR_INVALID_ARGUMENT, "del {k:?}");
+                    }
+                    Ok(k) => {
+                        let want = if model.del(k) { RR_OK } else { RR_NOT_FOUND };
+                        assert_eq!(st, want, "del {k:?}");
+                    }
+                    Err(_) => assert_eq!(st, RR_INVALID_ARGUMENT, "del {key:?}"),
                 }
             }
             Op::Domains(list) => {

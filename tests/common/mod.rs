@@ -32,7 +32,7 @@ pub fn http_route(alias: &str) -> *mut rr_route {
     r
 }
 
-/// The routes the health JSON must show, recounted from the pools by SPEC §3's rule: one per
+/// The routes the health JSON must show, recounted from the pools by the rule of docs/BEHAVIOUR.md ("Health"): one per
 /// alias, the one met last going through HTTP, STREAM, EXCLUDED, each by ascending key; sorted
 /// by alias. Only meaningful while nothing changes the registry.
 pub fn health_recount(reg: &Registry) -> Vec<Arc<Route>> {
