@@ -40,7 +40,7 @@ from . import _bindings as B
 from ._bindings import RR_INVALID_ARGUMENT, RR_PANIC, rr_change
 from ._errors import InvalidArgument, Stale, check, error_for, num
 from ._managed import Managed
-from ._native import lib, read_str
+from ._native import keep_forever, lib, read_str
 from ._route import _BY_ADDR, Route, encode, from_new_ref, kind_arg
 from ._types import ChangeOp, Kind
 
@@ -258,6 +258,12 @@ def take_snapshot(reg: int, which: int) -> Tuple[int, Tuple[Route, ...]]:
 # -- the native registry and subscriptions --------------------------------------------------
 
 
+# The callbacks of live subscriptions, by (registry address, token): never freed while the
+# library may call them, interpreter shutdown included (the finalizers do not unsubscribe at
+# exit).
+_LIVE_CBS: "dict[Tuple[int, int], Any]" = keep_forever({})
+
+
 class NativeRegistry:
     """A native registry's address. Freed when its ``Registry`` object released it and no
     subscription is left, whichever comes last (so an unsubscription never meets a freed
@@ -287,11 +293,13 @@ class NativeRegistry:
             e = error_for(RR_INVALID_ARGUMENT)
             self._drop_sub()
             raise e
+        _LIVE_CBS[(self.addr, token)] = cb
         return token
 
     def unsubscribe(self, cb: Any, token: int) -> None:
         """Ends the subscription ``token``; ``cb`` (its callback) is kept alive until then."""
         lib.rr_unsubscribe(self.addr, token)
+        _LIVE_CBS.pop((self.addr, token), None)
         del cb
         self._drop_sub()
 

@@ -6,7 +6,9 @@ It holds the handle and writes, once for all of them:
 - ``close()`` (idempotent) and ``with``; a ``weakref.finalize`` that releases a forgotten
   handle when the object is garbage-collected. The finalizer holds only the address and the
   release function, never the object, so it cannot keep it alive. Release happens exactly
-  once: ``weakref.finalize`` runs its function at most once, whoever calls it first.
+  once: ``weakref.finalize`` runs its function at most once, whoever calls it first. Not at
+  interpreter exit (``atexit = False``): atexit handlers, daemon threads and ``__del__``
+  methods may still use the objects then, and the process is ending anyway.
 - The closed check: using an object after its own ``close()`` raises ``ValueError``.
 - Safe ``close()`` from another thread: a call that uses the handle registers itself first
   (``_use``) and unregisters after (``_done``); ``close()`` marks the object closed and
@@ -46,7 +48,11 @@ class Managed:
             raise ValueError(f"the {self._what} already has a handle")
         self._users = []
         self._ptr = ptr
-        self._fin = weakref.finalize(self, release, ptr) if release is not None else None
+        fin = None
+        if release is not None:
+            fin = weakref.finalize(self, release, ptr)
+            fin.atexit = False
+        self._fin = fin
 
     # -- the closed check and in-flight calls -------------------------------------------
 

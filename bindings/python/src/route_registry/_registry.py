@@ -133,6 +133,7 @@ class _Replica:
         self.routes: Tuple[Dict[str, Route], ...] = ({}, {}, {})
         self.addrs: Tuple[Dict[str, int], ...] = ({}, {}, {})
         self._fin = weakref.finalize(self, _release_all, self.addrs)
+        self._fin.atexit = False
 
     def put(self, kind: int, key: str, addr: int) -> None:
         """Takes over the reference ``addr``."""

@@ -35,7 +35,7 @@ from ._bindings import RR_NOT_FOUND
 from ._errors import InvalidArgument, check, error_for, quote
 from ._errors import num as _num
 from ._managed import Managed
-from ._native import FINALIZER, RrStr, lib, read_str
+from ._native import FINALIZER, RrStr, keep_forever, lib, read_str
 from ._types import HealthInfoWithoutDetail, HealthStatus, Kind, ProxmoxLink
 
 _U64_MAX = (1 << 64) - 1
@@ -55,15 +55,19 @@ _CLOSES_LOCK = threading.Lock()
 def _on_native_destroyed(user_data: int) -> None:
     # Runs on whichever thread released the last reference, outside every library lock, before
     # the native memory is freed. Must not take _WRAP_LOCK (it can run inside a GC pass).
-    st = _STATES.pop(user_data, None)
-    if st is not None:
-        if _BY_ADDR.get(st.addr) is st:
-            del _BY_ADDR[st.addr]
-        st.addr = 0
+    try:
+        st = _STATES.pop(user_data, None)
+        if st is not None:
+            if _BY_ADDR.get(st.addr) is st:
+                del _BY_ADDR[st.addr]
+            st.addr = 0
+    except BaseException:  # late in interpreter shutdown (module globals gone): nothing to do
+        pass
 
 
-# Kept alive for the life of the process: the library may call it at any time.
-_FINALIZER = FINALIZER(_on_native_destroyed)
+# Kept alive for the life of the process, interpreter shutdown included: the library may call
+# it at any time.
+_FINALIZER = keep_forever(FINALIZER(_on_native_destroyed))
 
 
 def tracked_routes() -> int:
