@@ -15,6 +15,8 @@ It holds the handle and writes, once for all of them:
   releases the handle only when no call is in flight (otherwise the last call out releases
   it). Each side writes its own mark before reading the other's, and the GIL orders those
   steps, so the handle is never released under a running native call.
+- No copies: ``copy.copy``, ``copy.deepcopy`` and ``pickle`` raise ``TypeError`` (a copy
+  would share the handle, and closing either would free it under the other).
 - ``_consume()``: hands ownership of the handle to C exactly once (the finalizer is
   detached, running calls finish first; the object is closed afterwards).
 
@@ -121,6 +123,26 @@ class Managed:
     def __enter__(self) -> Any:
         self._check()
         return self
+
+    # -- no copies: two Python objects must never own one native handle ------------------
+
+    def _no_copy(self, how: str) -> TypeError:
+        name = type(self).__name__
+        return TypeError(
+            f"a {name} cannot be {how}: it owns a native handle; share the object instead"
+        )
+
+    def __copy__(self) -> Any:
+        raise self._no_copy("copied")
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        raise self._no_copy("copied")
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise self._no_copy("pickled")
+
+    def __reduce__(self) -> Any:
+        raise self._no_copy("pickled")
 
     def __exit__(self, *exc: object) -> None:
         self.close()
