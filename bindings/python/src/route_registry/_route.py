@@ -208,7 +208,7 @@ class Route(Managed):
         nb = None
         if proxmox_node is not None:
             nb = encode("proxmox_node", proxmox_node)
-            _check_int("proxmox_vmid", proxmox_vmid, _I32_MIN, _I32_MAX)
+            _check_vmid("proxmox_vmid", proxmox_vmid)
         elif proxmox_vmid:
             raise InvalidArgument("proxmox_vmid needs proxmox_node")
 
@@ -476,7 +476,7 @@ class Route(Managed):
     def set_proxmox(self, node: str, vmid: int = 0) -> None:
         """Links the route to Proxmox ``node`` and VM ``vmid`` (0: the node itself)."""
         b = encode("proxmox node", node)
-        _check_int("proxmox vmid", vmid, _I32_MIN, _I32_MAX)
+        _check_vmid("proxmox vmid", vmid)
         check(self._call(lib.rr_route_set_proxmox, b, len(b), vmid))
 
     # -- health --------------------------------------------------------------------------
@@ -534,6 +534,17 @@ def _check_int(what: str, value: object, lo: int, hi: int) -> None:
         raise TypeError(f"{what} must be int, not {type(value).__name__} ({value!r:.40})")
     if not lo <= value <= hi:
         raise InvalidArgument(f"{what} {_num(value)} is out of range ({lo}..{hi})")
+
+
+def _check_vmid(what: str, value: object) -> None:
+    """A Proxmox VM id: the library takes 0 (the node itself) to 2**31-1 and refuses a
+    negative one with its own message; beyond the C type, refused here with that range."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{what} must be int, not {type(value).__name__} ({value!r:.40})")
+    if not _I32_MIN <= value <= _I32_MAX:
+        raise InvalidArgument(
+            f"{what} {_num(value)} is out of range (0..{_I32_MAX}; 0 links the node itself)"
+        )
 
 
 def from_new_ref(addr: int) -> Route:
