@@ -39,11 +39,15 @@ COPIERS: List[Callable[[Any], Any]] = [
 ]
 
 
-@pytest.mark.parametrize("copier", COPIERS, ids=["copy", "deepcopy", "pickle", "pickle0", "pickleN"])
+@pytest.mark.parametrize(
+    "copier", COPIERS, ids=["copy", "deepcopy", "pickle", "pickle0", "pickleN"]
+)
 def test_managed_objects_refuse_copies(objects: List[Any], copier: Callable[[Any], Any]) -> None:
     for o in objects:
         name = type(o).__name__
-        with pytest.raises(TypeError, match=f"a {name} cannot be (copied|pickled): it owns a native handle"):
+        with pytest.raises(
+            TypeError, match=f"a {name} cannot be (copied|pickled): it owns a native handle"
+        ):
             copier(o)
         assert not o.closed  # refusing left the original as it was
 

@@ -320,7 +320,9 @@ def test_get_timeout_rejects_nan_and_negative() -> None:
 def test_get_timeout_rejects_non_numbers() -> None:
     with rr.Registry() as reg, reg.watch() as w:
         for bad, tname in (("1", "str"), (True, "bool"), (b"1", "bytes"), ([], "list")):
-            with pytest.raises(TypeError, match=f"timeout must be a number of seconds .* not {tname}"):
+            with pytest.raises(
+                TypeError, match=f"timeout must be a number of seconds .* not {tname}"
+            ):
                 w.get(bad)
 
 

@@ -84,15 +84,16 @@ def timeout_arg(what: str, value: object) -> Optional[float]:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
-            f"{what} must be a number of seconds (int or float) or None, "
-            f"not {type(value).__name__}"
+            f"{what} must be a number of seconds (int or float) or None, not {type(value).__name__}"
         )
     try:
         t = float(value)
-    except OverflowError:  # an int beyond float: a sign and "very long"
-        t = math.inf if value > 0 else -math.inf
+    except OverflowError:  # an int (or Fraction) beyond float: a sign and "very long"
+        t = math.inf if value > 0 else -math.inf  # type: ignore[operator]
     if math.isnan(t) or t < 0:
         shown = num(value) if isinstance(value, int) else repr(value)
+        if len(shown) > 64:  # a Fraction or Decimal can be huge too
+            shown = shown[:64] + "..."
         raise InvalidArgument(
             f"{what} {shown} is not a number of seconds >= 0 (None or math.inf: no limit)"
         )

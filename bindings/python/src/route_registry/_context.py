@@ -72,8 +72,7 @@ def try_get_route(context: Optional[contextvars.Context] = None) -> Optional[Rou
     if context is not None:
         if not isinstance(context, contextvars.Context):
             raise TypeError(
-                "context must be a contextvars.Context or None, not "
-                f"{type(context).__name__}"
+                f"context must be a contextvars.Context or None, not {type(context).__name__}"
             )
         return context.get(_current)
     return _current.get()

@@ -165,7 +165,7 @@ _exiting = [False]
 
 
 def _ours(code: Any) -> bool:
-    return os.path.dirname(code.co_filename) == _PKG_DIR
+    return bool(os.path.dirname(code.co_filename) == _PKG_DIR)
 
 
 def _maybe_in_native(frame: Any) -> bool:

@@ -1070,9 +1070,7 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
         library call). Raises :class:`NotFound` when absent unless ``missing_ok``; returns
         whether a route was deleted."""
         if not isinstance(route, (str, Route)):
-            raise TypeError(
-                f"delete needs a Route or a str key, not {type(route).__name__}"
-            )
+            raise TypeError(f"delete needs a Route or a str key, not {type(route).__name__}")
         if isinstance(route, str):
             for kind in (Kind.HTTP, Kind.STREAM, Kind.EXCLUDED):
                 try:
