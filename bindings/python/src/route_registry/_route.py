@@ -43,8 +43,11 @@ _U32_MAX = (1 << 32) - 1
 _I32_MIN, _I32_MAX = -(1 << 31), (1 << 31) - 1
 
 _ids = itertools.count(1)  # next() is atomic under the GIL
-_STATES: Dict[int, "_State"] = {}  # user_data id -> state; removed by the native finalizer
-_BY_ADDR: Dict[int, "_State"] = {}  # native address -> state (same lifetime)
+# Both live as long as the process: at exit the native routes are not freed, so their states
+# (and the ``data`` attached) stay, rather than meet ``__del__`` methods in a half torn-down
+# package (Python does not promise ``__del__`` for objects alive at exit).
+_STATES: Dict[int, "_State"] = keep_forever({})  # user_data id -> state; the finalizer removes it
+_BY_ADDR: Dict[int, "_State"] = keep_forever({})  # native address -> state (same lifetime)
 _WRAP_LOCK = threading.Lock()  # makes "one live handle per route" hold across threads
 # Moves whenever a Route handle is closed (or consumed): a registry's cached listings hold
 # handles, and serve them only while no handle anywhere was closed since they were checked.
