@@ -78,6 +78,34 @@ print("main returns", flush=True)
 """
 
 
+# Every kind of object and callback on daemon threads at exit: batches, contexts, snapshots,
+# listings, two watches, a small change log (finalizers run on each commit).
+EVERYTHING = """
+import threading, time
+from route_registry import Registry, Route, RouteContext, Kind
+reg = Registry(); reg.set_change_log_capacity(8)
+ws = [reg.watch() for _ in range(2)]
+def worker(k):
+    i = 0
+    while True:
+        key = f"r{i % 50}"
+        r = Route(Kind.HTTP, key, "http://1.1.1.1", provider=f"p{k}")
+        reg.add(r); reg.snapshot(); reg.by_provider(); list(reg.items()); reg.health_info()
+        with reg.batch() as b:
+            b.replace_provider(f"p{k}")
+            b.add(Route(Kind.HTTP, f"b{k}{i % 7}", "http://1.1.1.1", provider=f"p{k}"))
+        with RouteContext(r) as c:
+            c.upstream_host
+        r.close(); i += 1
+def watcher(w):
+    for _ in w: pass
+for k in range(4): threading.Thread(target=worker, args=(k,), daemon=True).start()
+for w in ws: threading.Thread(target=watcher, args=(w,), daemon=True).start()
+time.sleep(0.15)
+print("main returns", flush=True)
+"""
+
+
 def _run(code: str) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
     env = dict(os.environ)
     env["PYTHONPATH"] = str(SRC) + os.pathsep + env.get("PYTHONPATH", "")
@@ -97,6 +125,7 @@ def _run(code: str) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
         ("daemon_threads", DAEMONS),
         ("daemon_threads_closed", DAEMONS_CLOSED),
         ("del_reenters", DEL_REENTERS),
+        ("everything", EVERYTHING),
     ],
 )
 def test_clean_exit(name: str, code: str) -> None:
