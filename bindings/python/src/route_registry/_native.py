@@ -129,11 +129,11 @@ lib, lib_path = load()
 
 
 def keep_forever(obj: Any) -> Any:
-    """Returns ``obj`` with one reference that is never released: for the ctypes callbacks
+    """Returns ``obj`` with one reference that is never released. For the ctypes callbacks
     the library keeps a pointer to (the log callback, the route finalizer, subscription
-    callbacks). Interpreter shutdown clears module globals; a callback freed then would be
-    called by a later native call (a ``__del__`` that adds a route) through a dangling
-    pointer."""
+    callbacks): interpreter shutdown clears module globals, and a callback freed then would
+    be called by a later native call (a ``__del__`` that adds a route) through a dangling
+    pointer. And for the route states, which live as long as their native routes."""
     ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
     return obj
 
@@ -210,12 +210,6 @@ def _close_gate() -> None:
         if not busy:
             return
         time.sleep(0.001)
-
-
-def exiting() -> bool:
-    """Whether the interpreter started to exit (native calls are then refused on threads
-    other than the exiting one)."""
-    return _exiting[0]
 
 
 atexit.register(_close_gate)
