@@ -301,3 +301,60 @@ def test_a_watch_from_a_generation_the_log_dropped_starts_with_a_resync(reg: Reg
     item = asyncio.run(first())
     assert isinstance(item, Resync) and item.generation == reg.generation
     assert sorted(r.key for r in item.routes) == [f"r{i}" for i in range(6)]
+
+
+# -- Watch.get(timeout): what it accepts ------------------------------------------------------
+
+
+def test_get_timeout_rejects_nan_and_negative() -> None:
+    import math
+
+    with rr.Registry() as reg, reg.watch() as w:
+        for bad in (math.nan, -1, -0.5, -math.inf, -(2**2000)):
+            t0 = time.monotonic()
+            with pytest.raises(rr.InvalidArgument, match="timeout .* is not a number of seconds"):
+                w.get(bad)
+            assert time.monotonic() - t0 < 1.0  # refused at once, no wait, no spin
+
+
+def test_get_timeout_rejects_non_numbers() -> None:
+    with rr.Registry() as reg, reg.watch() as w:
+        for bad, tname in (("1", "str"), (True, "bool"), (b"1", "bytes"), ([], "list")):
+            with pytest.raises(
+                TypeError, match=f"timeout must be a number of seconds .* not {tname}"
+            ):
+                w.get(bad)
+
+
+def test_get_timeout_zero_small_and_none() -> None:
+    import fractions
+
+    with rr.Registry() as reg, reg.watch() as w:
+        assert w.get(0) is None
+        assert w.get(0.01) is None
+        assert w.get(fractions.Fraction(1, 100)) is None
+        reg.add(rr.Route(rr.Kind.HTTP, "a", "http://1.1.1.1"))
+        assert isinstance(w.get(None), rr.Change)
+
+
+@pytest.mark.parametrize("forever", ["inf", "1e10", "2**2000", "10**400"])
+def test_get_timeout_huge_waits_without_overflow(forever: str) -> None:
+    # inf and huge finite timeouts wait (no OverflowError) and return the item a commit makes.
+    t = eval(forever.replace("inf", "float('inf')"))
+    with rr.Registry() as reg, reg.watch() as w:
+        out: list = []
+
+        def consume() -> None:
+            try:
+                out.append(w.get(t))
+            except BaseException as e:  # noqa: BLE001
+                out.append(e)
+
+        th = threading.Thread(target=consume)
+        th.start()
+        time.sleep(0.1)
+        assert not out, out  # still waiting
+        reg.add(rr.Route(rr.Kind.HTTP, "a", "http://1.1.1.1"))
+        th.join(5)
+        assert not th.is_alive()
+        assert len(out) == 1 and isinstance(out[0], rr.Change), out

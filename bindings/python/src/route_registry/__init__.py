@@ -45,7 +45,9 @@ Lifecycle
     its registry, a context its route and parent, a batch or a watch its registry (a watch
     ends when its registry is closed), a route handle its native route (a
     registry that holds the route keeps it too). Closing from another thread while a call
-    is running is safe: the release waits for that call.
+    is running is safe: the release waits for that call. None of them can be copied or
+    pickled (TypeError: share the object). Nothing is freed at interpreter exit, and from
+    then on other threads' calls into the library raise SystemExit.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ import collections
 import collections.abc
 import ctypes
 import functools
+import math
+import numbers
 import threading
 import time
 from dataclasses import dataclass
@@ -40,7 +42,7 @@ from . import _bindings as B
 from ._bindings import RR_INVALID_ARGUMENT, RR_PANIC, rr_change
 from ._errors import InvalidArgument, Stale, check, error_for, num
 from ._managed import Managed
-from ._native import lib, read_str
+from ._native import keep_forever, lib, read_str
 from ._route import _BY_ADDR, Route, encode, from_new_ref, kind_arg
 from ._types import ChangeOp, Kind
 
@@ -66,6 +68,36 @@ def u64_arg(what: str, value: object) -> int:
     if not 0 <= value <= _U64_MAX:
         raise InvalidArgument(f"{what} {num(value)} is out of range (0..2**64-1)")
     return int(value)
+
+
+# The longest single wait on a condition: a longer timeout waits in several (the OS timeout
+# types overflow far below what a float can hold).
+_MAX_WAIT = 3600.0
+
+
+def timeout_arg(what: str, value: object) -> Optional[float]:
+    """A timeout in seconds: ``None`` (or infinity) for no limit, else a real number >= 0 as a
+    finite ``float`` (huge values stay huge: the waits are cut into pieces). ``TypeError`` for
+    a value that is not a real number (``bool`` included), :class:`InvalidArgument` for a
+    negative one or NaN."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{what} must be a number of seconds (int or float) or None, not {type(value).__name__}"
+        )
+    try:
+        t = float(value)
+    except OverflowError:  # an int (or Fraction) beyond float: a sign and "very long"
+        t = math.inf if value > 0 else -math.inf  # type: ignore[operator]
+    if math.isnan(t) or t < 0:
+        shown = num(value) if isinstance(value, int) else repr(value)
+        if len(shown) > 64:  # a Fraction or Decimal can be huge too
+            shown = shown[:64] + "..."
+        raise InvalidArgument(
+            f"{what} {shown} is not a number of seconds >= 0 (None or math.inf: no limit)"
+        )
+    return None if math.isinf(t) else t
 
 
 # -- pulling records and snapshots (handles are the caller's, kept valid for the call) ----
@@ -258,6 +290,12 @@ def take_snapshot(reg: int, which: int) -> Tuple[int, Tuple[Route, ...]]:
 # -- the native registry and subscriptions --------------------------------------------------
 
 
+# The callbacks of live subscriptions, by (registry address, token): never freed while the
+# library may call them, interpreter shutdown included (the finalizers do not unsubscribe at
+# exit).
+_LIVE_CBS: "dict[Tuple[int, int], Any]" = keep_forever({})
+
+
 class NativeRegistry:
     """A native registry's address. Freed when its ``Registry`` object released it and no
     subscription is left, whichever comes last (so an unsubscription never meets a freed
@@ -287,11 +325,13 @@ class NativeRegistry:
             e = error_for(RR_INVALID_ARGUMENT)
             self._drop_sub()
             raise e
+        _LIVE_CBS[(self.addr, token)] = cb
         return token
 
     def unsubscribe(self, cb: Any, token: int) -> None:
         """Ends the subscription ``token``; ``cb`` (its callback) is kept alive until then."""
         lib.rr_unsubscribe(self.addr, token)
+        _LIVE_CBS.pop((self.addr, token), None)
         del cb
         self._drop_sub()
 
@@ -450,8 +490,12 @@ class Watch(Managed):
 
     def get(self, timeout: Optional[float] = None) -> Optional[Item]:
         """The next item, waiting for a commit if there is none; ``None`` when ``timeout``
-        seconds passed first. ``ValueError`` once closed (also when closed while waiting)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        seconds passed first. ``timeout`` is ``None`` or ``math.inf`` (wait as long as it
+        takes) or a real number of seconds >= 0 (``0``: do not wait); a negative or NaN one
+        raises :class:`InvalidArgument`, a value that is not a number (a ``str``, a ``bool``)
+        ``TypeError``. ``ValueError`` once closed (also when closed while waiting)."""
+        t = timeout_arg("timeout", timeout)
+        deadline = None if t is None else time.monotonic() + t
         sig = self._sig
         while True:
             item = self.poll()
@@ -465,7 +509,7 @@ class Watch(Managed):
                         left = deadline - time.monotonic()
                         if left <= 0:
                             return None
-                        sig.cond.wait(left)
+                        sig.cond.wait(min(left, _MAX_WAIT))
 
     def __iter__(self) -> "Watch":
         return self

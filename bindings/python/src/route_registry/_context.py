@@ -67,8 +67,13 @@ def with_route(route: Optional[Route]) -> route_context:
 
 
 def try_get_route(context: Optional[contextvars.Context] = None) -> Optional[Route]:
-    """The route of the current context (or of ``context``), or ``None``."""
+    """The route of the current context (or of ``context``, a ``contextvars.Context``), or
+    ``None``."""
     if context is not None:
+        if not isinstance(context, contextvars.Context):
+            raise TypeError(
+                f"context must be a contextvars.Context or None, not {type(context).__name__}"
+            )
         return context.get(_current)
     return _current.get()
 

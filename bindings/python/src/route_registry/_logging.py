@@ -12,7 +12,7 @@ import logging
 from typing import Any, Optional
 
 from . import _bindings as B
-from ._native import LOG_FN, lib
+from ._native import LOG_FN, keep_forever, lib
 
 logger = logging.getLogger("route_registry")
 
@@ -40,8 +40,9 @@ def _on_log(level: int, msg: Any, n: int, _ud: Any) -> None:
         pass
 
 
-# Kept alive for the life of the process: the library may call it from any thread.
-_LOG_CB = LOG_FN(_on_log)
+# Kept alive for the life of the process, interpreter shutdown included: the library may call
+# it from any thread.
+_LOG_CB = keep_forever(LOG_FN(_on_log))
 
 
 def set_native_log_level(level: Optional[int]) -> None:

@@ -6,13 +6,17 @@ It holds the handle and writes, once for all of them:
 - ``close()`` (idempotent) and ``with``; a ``weakref.finalize`` that releases a forgotten
   handle when the object is garbage-collected. The finalizer holds only the address and the
   release function, never the object, so it cannot keep it alive. Release happens exactly
-  once: ``weakref.finalize`` runs its function at most once, whoever calls it first.
+  once: ``weakref.finalize`` runs its function at most once, whoever calls it first. Not at
+  interpreter exit (``atexit = False``): atexit handlers, daemon threads and ``__del__``
+  methods may still use the objects then, and the process is ending anyway.
 - The closed check: using an object after its own ``close()`` raises ``ValueError``.
 - Safe ``close()`` from another thread: a call that uses the handle registers itself first
   (``_use``) and unregisters after (``_done``); ``close()`` marks the object closed and
   releases the handle only when no call is in flight (otherwise the last call out releases
   it). Each side writes its own mark before reading the other's, and the GIL orders those
   steps, so the handle is never released under a running native call.
+- No copies: ``copy.copy``, ``copy.deepcopy`` and ``pickle`` raise ``TypeError`` (a copy
+  would share the handle, and closing either would free it under the other).
 - ``_consume()``: hands ownership of the handle to C exactly once (the finalizer is
   detached, running calls finish first; the object is closed afterwards).
 
@@ -46,7 +50,11 @@ class Managed:
             raise ValueError(f"the {self._what} already has a handle")
         self._users = []
         self._ptr = ptr
-        self._fin = weakref.finalize(self, release, ptr) if release is not None else None
+        fin = None
+        if release is not None:
+            fin = weakref.finalize(self, release, ptr)
+            fin.atexit = False
+        self._fin = fin
 
     # -- the closed check and in-flight calls -------------------------------------------
 
@@ -115,6 +123,26 @@ class Managed:
     def __enter__(self) -> Any:
         self._check()
         return self
+
+    # -- no copies: two Python objects must never own one native handle ------------------
+
+    def _no_copy(self, how: str) -> TypeError:
+        name = type(self).__name__
+        return TypeError(
+            f"a {name} cannot be {how}: it owns a native handle; share the object instead"
+        )
+
+    def __copy__(self) -> Any:
+        raise self._no_copy("copied")
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        raise self._no_copy("copied")
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise self._no_copy("pickled")
+
+    def __reduce__(self) -> Any:
+        raise self._no_copy("pickled")
 
     def __exit__(self, *exc: object) -> None:
         self.close()

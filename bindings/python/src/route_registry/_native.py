@@ -16,12 +16,15 @@ Search order (the first that loads wins; the error lists every path tried):
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import ctypes.util
 import os
 import sys
+import threading
+import time
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from . import _bindings as B
 from ._bindings import rr_str
@@ -123,6 +126,93 @@ def load() -> Tuple[ctypes.CDLL, str]:
 
 
 lib, lib_path = load()
+
+
+def keep_forever(obj: Any) -> Any:
+    """Returns ``obj`` with one reference that is never released. For the ctypes callbacks
+    the library keeps a pointer to (the log callback, the route finalizer, subscription
+    callbacks): interpreter shutdown clears module globals, and a callback freed then would
+    be called by a later native call (a ``__del__`` that adds a route) through a dangling
+    pointer. And for the route states, which live as long as their native routes."""
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+    return obj
+
+
+# -- interpreter exit -----------------------------------------------------------------------
+#
+# After the atexit handlers, Python stops every other thread the next time it takes the GIL,
+# with pthread_exit. A thread taking the GIL inside a native call is one entering a ctypes
+# callback (a log line, a route finalizer, a subscription, an iteration visitor): the forced
+# unwind then crosses the library's frames, which may not unwind ("FATAL: exception not
+# rethrown", abort), and leaves its locks held. So when the interpreter starts to exit
+# (:func:`_close_gate`, an atexit handler):
+#
+# 1. every library function, looked up through ``lib`` as all of this package does, is
+#    replaced by one that raises ``SystemExit`` on any thread but the exiting one (threads
+#    still running are daemon threads, and ``threading`` ends a thread on ``SystemExit``
+#    silently); the exiting thread (later atexit handlers, ``__del__`` methods) calls on;
+# 2. the handler waits (at most ``_DRAIN_SECONDS``) until no other thread is inside a native
+#    call: none has a frame of this package on top (about to call, or in a call), nor a
+#    callback's frame anywhere on its stack (in a call that called back).
+#
+# Native memory is not released at exit either: the finalizers have ``atexit = False``.
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+# The Python functions the library calls back (ctypes callbacks), by name.
+_CALLBACK_NAMES = frozenset({"visit", "on_change", "_on_log", "_on_native_destroyed"})
+_DRAIN_SECONDS = 5.0
+_exiting = [False]
+
+
+def _ours(code: Any) -> bool:
+    return bool(os.path.dirname(code.co_filename) == _PKG_DIR)
+
+
+def _maybe_in_native(frame: Any) -> bool:
+    if _ours(frame.f_code) and frame.f_code.co_name != "_refuse":
+        return True
+    f = frame
+    while f is not None:
+        c = f.f_code
+        if c.co_name in _CALLBACK_NAMES and _ours(c):
+            return True
+        f = f.f_back
+    return False
+
+
+def _gated(name: str, fn: Callable[..., Any], exiting_thread: int) -> Callable[..., Any]:
+    def _refuse(*args: Any) -> Any:
+        if threading.get_ident() == exiting_thread:
+            return fn(*args)
+        raise SystemExit(
+            f"route_registry: {name} refused on a thread other than the main one: the "
+            "interpreter is exiting"
+        )
+
+    return _refuse
+
+
+def _close_gate() -> None:
+    if _exiting[0]:
+        return
+    _exiting[0] = True
+    me = threading.get_ident()
+    d = lib.__dict__
+    for name in B.FUNCTIONS:
+        fn = d.get(name)
+        if fn is not None:
+            d[name] = _gated(name, fn, me)
+    deadline = time.monotonic() + _DRAIN_SECONDS
+    while time.monotonic() < deadline:
+        frames = sys._current_frames()
+        busy = any(_maybe_in_native(f) for t, f in frames.items() if t != me)
+        del frames
+        if not busy:
+            return
+        time.sleep(0.001)
+
+
+atexit.register(_close_gate)
 
 
 def read_str(s: RrStr) -> str:

@@ -133,6 +133,7 @@ class _Replica:
         self.routes: Tuple[Dict[str, Route], ...] = ({}, {}, {})
         self.addrs: Tuple[Dict[str, int], ...] = ({}, {}, {})
         self._fin = weakref.finalize(self, _release_all, self.addrs)
+        self._fin.atexit = False
 
     def put(self, kind: int, key: str, addr: int) -> None:
         """Takes over the reference ``addr``."""
@@ -345,7 +346,7 @@ class Pool(Mapping):  # type: ignore[type-arg]
 
     def _check_kind(self, route: Route) -> None:
         if isinstance(route, Route) and route.kind != self.kind:
-            raise ValueError(
+            raise InvalidArgument(
                 f"route {quote(route.alias)} is a {route.kind.name} route; "
                 f"it cannot go to the {self.kind.name} pool"
             )
@@ -369,6 +370,8 @@ class Pool(Mapping):  # type: ignore[type-arg]
         a route was deleted."""
         if isinstance(key, Route):
             key = key.key
+        elif not isinstance(key, str):
+            raise TypeError(f"key must be a str key or a Route, not {type(key).__name__}")
         return self._reg._del_key(int(self.kind), key, missing_ok)
 
     def __delitem__(self, key: str) -> None:
@@ -1066,6 +1069,8 @@ class Registry(Managed, Mapping):  # type: ignore[type-arg]
         ``str`` key, from the first of HTTP, STREAM and EXCLUDED that has one (each a single
         library call). Raises :class:`NotFound` when absent unless ``missing_ok``; returns
         whether a route was deleted."""
+        if not isinstance(route, (str, Route)):
+            raise TypeError(f"delete needs a Route or a str key, not {type(route).__name__}")
         if isinstance(route, str):
             for kind in (Kind.HTTP, Kind.STREAM, Kind.EXCLUDED):
                 try:

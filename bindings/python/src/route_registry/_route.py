@@ -35,7 +35,7 @@ from ._bindings import RR_NOT_FOUND
 from ._errors import InvalidArgument, check, error_for, quote
 from ._errors import num as _num
 from ._managed import Managed
-from ._native import FINALIZER, RrStr, lib, read_str
+from ._native import FINALIZER, RrStr, keep_forever, lib, read_str
 from ._types import HealthInfoWithoutDetail, HealthStatus, Kind, ProxmoxLink
 
 _U64_MAX = (1 << 64) - 1
@@ -43,8 +43,11 @@ _U32_MAX = (1 << 32) - 1
 _I32_MIN, _I32_MAX = -(1 << 31), (1 << 31) - 1
 
 _ids = itertools.count(1)  # next() is atomic under the GIL
-_STATES: Dict[int, "_State"] = {}  # user_data id -> state; removed by the native finalizer
-_BY_ADDR: Dict[int, "_State"] = {}  # native address -> state (same lifetime)
+# Both live as long as the process: at exit the native routes are not freed, so their states
+# (and the ``data`` attached) stay, rather than meet ``__del__`` methods in a half torn-down
+# package (Python does not promise ``__del__`` for objects alive at exit).
+_STATES: Dict[int, "_State"] = keep_forever({})  # user_data id -> state; the finalizer removes it
+_BY_ADDR: Dict[int, "_State"] = keep_forever({})  # native address -> state (same lifetime)
 _WRAP_LOCK = threading.Lock()  # makes "one live handle per route" hold across threads
 # Moves whenever a Route handle is closed (or consumed): a registry's cached listings hold
 # handles, and serve them only while no handle anywhere was closed since they were checked.
@@ -55,15 +58,19 @@ _CLOSES_LOCK = threading.Lock()
 def _on_native_destroyed(user_data: int) -> None:
     # Runs on whichever thread released the last reference, outside every library lock, before
     # the native memory is freed. Must not take _WRAP_LOCK (it can run inside a GC pass).
-    st = _STATES.pop(user_data, None)
-    if st is not None:
-        if _BY_ADDR.get(st.addr) is st:
-            del _BY_ADDR[st.addr]
-        st.addr = 0
+    try:
+        st = _STATES.pop(user_data, None)
+        if st is not None:
+            if _BY_ADDR.get(st.addr) is st:
+                del _BY_ADDR[st.addr]
+            st.addr = 0
+    except BaseException:  # late in interpreter shutdown (module globals gone): nothing to do
+        pass
 
 
-# Kept alive for the life of the process: the library may call it at any time.
-_FINALIZER = FINALIZER(_on_native_destroyed)
+# Kept alive for the life of the process, interpreter shutdown included: the library may call
+# it at any time.
+_FINALIZER = keep_forever(FINALIZER(_on_native_destroyed))
 
 
 def tracked_routes() -> int:
@@ -204,7 +211,7 @@ class Route(Managed):
         nb = None
         if proxmox_node is not None:
             nb = encode("proxmox_node", proxmox_node)
-            _check_int("proxmox_vmid", proxmox_vmid, _I32_MIN, _I32_MAX)
+            _check_vmid("proxmox_vmid", proxmox_vmid)
         elif proxmox_vmid:
             raise InvalidArgument("proxmox_vmid needs proxmox_node")
 
@@ -472,7 +479,7 @@ class Route(Managed):
     def set_proxmox(self, node: str, vmid: int = 0) -> None:
         """Links the route to Proxmox ``node`` and VM ``vmid`` (0: the node itself)."""
         b = encode("proxmox node", node)
-        _check_int("proxmox vmid", vmid, _I32_MIN, _I32_MAX)
+        _check_vmid("proxmox vmid", vmid)
         check(self._call(lib.rr_route_set_proxmox, b, len(b), vmid))
 
     # -- health --------------------------------------------------------------------------
@@ -530,6 +537,17 @@ def _check_int(what: str, value: object, lo: int, hi: int) -> None:
         raise TypeError(f"{what} must be int, not {type(value).__name__} ({value!r:.40})")
     if not lo <= value <= hi:
         raise InvalidArgument(f"{what} {_num(value)} is out of range ({lo}..{hi})")
+
+
+def _check_vmid(what: str, value: object) -> None:
+    """A Proxmox VM id: the library takes 0 (the node itself) to 2**31-1 and refuses a
+    negative one with its own message; beyond the C type, refused here with that range."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{what} must be int, not {type(value).__name__} ({value!r:.40})")
+    if not _I32_MIN <= value <= _I32_MAX:
+        raise InvalidArgument(
+            f"{what} {_num(value)} is out of range (0..{_I32_MAX}; 0 links the node itself)"
+        )
 
 
 def from_new_ref(addr: int) -> Route:
