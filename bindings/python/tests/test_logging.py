@@ -14,13 +14,15 @@ def test_library_log_lines_reach_logging(reg: Registry, caplog: pytest.LogCaptur
         reg.add(r)
         reg.add(Route(Kind.HTTP, "app", "http://h:2", display_name="My App 2"))
         reg.delete("app")
+        reg.clear()  # nothing live to clear: no line
+        reg.add(Route(Kind.STREAM, "db", "tcp://h:5432"))
         reg.clear()
     recs = [x for x in caplog.records if x.name == "route_registry"]
     msgs = [x.getMessage() for x in recs]
     assert "http_routes: added My App" in msgs, msgs
     assert any("My App 2" in m and "replace" in m for m in msgs), msgs
     assert any("removed" in m for m in msgs), msgs
-    assert any("cleared" in m for m in msgs), msgs
+    assert [m for m in msgs if "cleared" in m] == ["stream_routes: cleared 1 routes"], msgs
     assert all(x.levelno == logging.DEBUG for x in recs)
 
 

@@ -645,7 +645,9 @@ class Batch(Managed):
     def replace_provider(self, provider: str) -> None:
         """Marks the batch as the complete new set of ``provider``'s routes: at commit, every
         live route of that provider (in any pool) that the batch does not add again under the
-        same pool and key is removed, in the same change set."""
+        same pool and key is removed, in the same change set; one that it does add there is
+        replaced by the first such add whatever the priorities (the same ``Route`` added
+        again stays, unchanged)."""
         b = encode("provider", provider)
         check(self._call(lib.rr_batch_replace_provider, b, len(b)))
 
