@@ -229,7 +229,10 @@ impl Registry {
         }
         commit.sync_index_on_publish();
         let committed = commit.finish();
-        let generation = committed.done().unwrap_or_else(|| self.generation());
+        // The generation the batch applied at, read under the commit lock (a batch that
+        // changed nothing reports the generation it saw, not a later writer's).
+        let generation = committed.current;
+        committed.done();
         drop(removed);
         Ok(generation)
     }

@@ -51,6 +51,10 @@ pub(crate) struct Committing {
 pub(crate) struct Committed {
     /// The new generation, or None when the set changed nothing.
     pub generation: Option<u64>,
+    /// The registry's generation right after the set, read under the commit lock: the new one,
+    /// or the one the set applied at when it changed nothing (read later, it could already
+    /// be another writer's).
+    pub current: u64,
     /// Records to log (only when DEBUG logging is on).
     logged: Vec<Change>,
     /// Records dropped from the log, let go of here.
@@ -138,12 +142,14 @@ impl<'a> Commit<'a> {
         let reg = self.reg;
         let mut out = Committed {
             generation: None,
+            current: 0,
             logged: Vec::new(),
             // This thread's spare list (its capacity reused from commit to commit).
             evicted: EVICTED.with(std::cell::Cell::take),
             notify: None,
         };
         let Some(mut guard) = self.guard.take() else {
+            out.current = reg.generation.load(Ordering::Acquire);
             return out;
         };
         // A panic (fault injection) may have left pending index changes: apply them too.
@@ -167,6 +173,7 @@ impl<'a> Commit<'a> {
             }
             out.generation = Some(g);
         }
+        out.current = reg.generation.load(Ordering::Relaxed);
         // Seqlock: even again, after every change of the set (a plain store, as in `begin`).
         reg.seq
             .store(reg.seq.load(Ordering::Relaxed) + 1, Ordering::Release);

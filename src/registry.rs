@@ -421,12 +421,18 @@ impl Registry {
     /// The routes whose health the health JSON shows: one per alias, the one met last in
     /// the order HTTP, STREAM, EXCLUDED and ascending key within a pool; sorted by alias.
     pub fn health_routes(&self) -> Vec<Arc<Route>> {
-        self.health_index.winners()
+        self.at_one_generation(|| self.health_index.winners()).0
     }
 
     /// The health of every route keyed by alias, as Go renders GoDoxy's health map types.
+    ///
+    /// Read under the commit lock, as every multi-route read: a writer makes a change set
+    /// visible to lookups when it lets go of the pool shards, before it brings the health
+    /// index up to date, so a health JSON that did not wait for it could miss what a lookup
+    /// just returned.
     pub fn health_json(&self, format: HealthFormat) -> String {
-        self.health_index.render(format)
+        self.at_one_generation(|| self.health_index.render(format))
+            .0
     }
 
     /// Replaces the Proxmox inventory; on error the old one stays. Routes added before keep
