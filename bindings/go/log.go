@@ -13,7 +13,11 @@ import (
 // LevelTrace is the slog level of the library's TRACE lines (below slog.LevelDebug).
 const LevelTrace = slog.LevelDebug - 4
 
-type handlerBox struct{ h slog.Handler }
+type handlerBox struct {
+	h        slog.Handler
+	panics   atomic.Int64 // panics of h recovered by rrGoLog
+	reported atomic.Bool  // the first one was written to os.Stderr
+}
 
 var (
 	logHandler atomic.Pointer[handlerBox]
