@@ -14,7 +14,7 @@ func panicUnmade(typ, ctor string) {
 
 // made panics unless r was made by NewRegistry or Global.
 func (r *Registry[T]) made() {
-	if r == nil || r.nreg == nil {
+	if r == nil || r.done == nil { // (newRegistry makes done; nreg is read only in the helpers)
 		panicUnmade("Registry", "NewRegistry")
 	}
 }
