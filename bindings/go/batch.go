@@ -71,6 +71,9 @@ func (b *Batch[T]) withBatch(op string, f func(nb *C.rr_batch) error) error {
 	if b == nil {
 		return invalidArg(op, "nil batch")
 	}
+	if b.reg == nil {
+		panicUnmade("Batch", "Registry.NewBatch")
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.state == batchDiscarded {

@@ -27,6 +27,9 @@ func (c *routeContext) Value(key any) any {
 // The context holds the *Route, so the route stays valid for the request's lifetime even if
 // it is deleted from its registry meanwhile.
 func WithRouteContext[T any](r *http.Request, route *Route[T]) *http.Request {
+	if r == nil {
+		panic("routes: WithRouteContext: nil request")
+	}
 	if route == nil {
 		return r
 	}
@@ -34,6 +37,9 @@ func WithRouteContext[T any](r *http.Request, route *Route[T]) *http.Request {
 }
 
 func routeCtxOf(r *http.Request) *routeContext {
+	if r == nil { // the TryGet* functions: a nil request carries no route
+		return nil
+	}
 	ctx := r.Context()
 	if rc, ok := ctx.(*routeContext); ok { // the usual case: ours is the outermost context
 		return rc

@@ -13,7 +13,11 @@ import (
 // LevelTrace is the slog level of the library's TRACE lines (below slog.LevelDebug).
 const LevelTrace = slog.LevelDebug - 4
 
-type handlerBox struct{ h slog.Handler }
+type handlerBox struct {
+	h        slog.Handler
+	panics   atomic.Int64 // panics of h recovered by rrGoLog
+	reported atomic.Bool  // the first one was written to os.Stderr
+}
 
 var (
 	logHandler atomic.Pointer[handlerBox]
@@ -42,7 +46,9 @@ func slogLevel(l uint32) slog.Level {
 // SetLogHandler sends the library's log lines (process-wide) to h: errors, warnings,
 // information, and at slog.LevelDebug every add, remove, reload, replace and clear
 // (e.g. "http_routes: added app"). The library is asked only for the levels h enables at
-// the time of the call. A nil h turns logging off.
+// the time of the call. A nil h turns logging off. A panic of h is recovered where the library
+// calls it (it must not unwind through the library): that line is lost, the call that logged
+// completes normally, and h's first panic is written to os.Stderr with its stack.
 func SetLogHandler(h slog.Handler) {
 	logMu.Lock()
 	defer logMu.Unlock()

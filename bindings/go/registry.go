@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -110,6 +111,7 @@ func newRegistry[T any](c *C.rr_registry, global bool) *Registry[T] {
 // it adds meanwhile is released when the registry is garbage-collected (the native registry
 // itself, a few hundred bytes once emptied, is freed then). A no-op for Global.
 func (r *Registry[T]) Close() error {
+	r.made()
 	if r.global || !r.closed.CompareAndSwap(false, true) {
 		return nil
 	}
@@ -129,6 +131,7 @@ func (r *Registry[T]) Close() error {
 // Afterwards the replica is brought up to date (after a mutation: so that the next lookup
 // needs no cgo call, and a deleted route is not kept alive by it).
 func (r *Registry[T]) do(op string, f func(c *C.rr_registry)) {
+	r.made()
 	if r.closed.Load() {
 		panic(&closedError{op: op, what: "registry"})
 	}
@@ -140,6 +143,7 @@ func (r *Registry[T]) do(op string, f func(c *C.rr_registry)) {
 
 // try is do for methods with an error result: ErrClosed instead of the panic.
 func (r *Registry[T]) try(op string, f func(c *C.rr_registry) error) error {
+	r.made()
 	if r.closed.Load() {
 		return &closedError{op: op, what: "registry"}
 	}
@@ -153,6 +157,7 @@ func (r *Registry[T]) try(op string, f func(c *C.rr_registry) error) error {
 // raw runs f with the native registry even when r is closed (for what must run then: ending
 // a subscription).
 func (r *Registry[T]) raw(f func(c *C.rr_registry)) {
+	r.made()
 	beforeCall()
 	f(r.nreg)
 	runtime.KeepAlive(r)
@@ -265,6 +270,9 @@ func (r *Registry[T]) Generation() uint64 {
 // fresh is the replica when it is at the library's current generation, else nil (also once
 // closed). The hit path of every lookup: no cgo call, no allocation.
 func (r *Registry[T]) fresh() *view[T] {
+	if r == nil { // (the nil check r.view needs anyway; a zero Registry has no view: do panics)
+		panicUnmade("Registry", "NewRegistry")
+	}
 	v := r.view.Load()
 	if v != nil && v.gen != atomic.LoadUint64(r.ngen) {
 		v = nil
@@ -680,8 +688,13 @@ type ProxmoxResource struct {
 }
 
 // LoadProxmoxInventory replaces the registry's Proxmox inventory; it applies to routes added
-// afterwards. On error the old inventory stays.
+// afterwards. On error the old inventory stays. A string that is not valid UTF-8 is refused
+// (ErrInvalidArgument naming the field, e.g. nodes[0].name), as LoadProxmoxJSON and the
+// library refuse it, rather than stored with U+FFFD in place of its bad bytes.
 func (r *Registry[T]) LoadProxmoxInventory(inv ProxmoxInventory) error {
+	if err := inv.checkUTF8(); err != nil {
+		return err
+	}
 	if inv.Nodes == nil {
 		inv.Nodes = []ProxmoxNode{}
 	}
@@ -693,6 +706,39 @@ func (r *Registry[T]) LoadProxmoxInventory(inv ProxmoxInventory) error {
 		return err
 	}
 	return r.LoadProxmoxJSON(b)
+}
+
+// checkUTF8 refuses a string field that is not valid UTF-8 (encoding/json would replace its
+// bad bytes with U+FFFD: the library would store another name than the one given).
+func (inv *ProxmoxInventory) checkUTF8() error {
+	bad := func(field string, i int, name string, j int) error {
+		if j >= 0 {
+			return invalidArg("LoadProxmoxInventory", "%s[%d].%s[%d] is not valid UTF-8", field, i, name, j)
+		}
+		return invalidArg("LoadProxmoxInventory", "%s[%d].%s is not valid UTF-8", field, i, name)
+	}
+	for i, n := range inv.Nodes {
+		if !utf8.ValidString(n.Name) {
+			return bad("nodes", i, "name", -1)
+		}
+		if !utf8.ValidString(n.IP) {
+			return bad("nodes", i, "ip", -1)
+		}
+	}
+	for i, res := range inv.Resources {
+		if !utf8.ValidString(res.Node) {
+			return bad("resources", i, "node", -1)
+		}
+		if !utf8.ValidString(res.Name) {
+			return bad("resources", i, "name", -1)
+		}
+		for j, ip := range res.IPs {
+			if !utf8.ValidString(ip) {
+				return bad("resources", i, "ips", j)
+			}
+		}
+	}
+	return nil
 }
 
 // LoadProxmoxJSON is LoadProxmoxInventory from JSON
@@ -710,14 +756,14 @@ func (r *Registry[T]) LoadProxmoxJSON(b []byte) error {
 }
 
 // Kind is the pool's kind.
-func (p *Pool[T]) Kind() Kind { return p.kind }
+func (p *Pool[T]) Kind() Kind { p.registry(); return p.kind }
 
 // Registry is the registry the pool belongs to.
-func (p *Pool[T]) Registry() *Registry[T] { return p.reg }
+func (p *Pool[T]) Registry() *Registry[T] { return p.registry() }
 
 // Get is the live route with key in this pool.
 func (p *Pool[T]) Get(key string) (*Route[T], bool) {
-	r := p.reg
+	r := p.registry()
 	if v := r.fresh(); v != nil {
 		if rt, found, hit := answer(v.find(int(p.kind), key)); hit {
 			return rt, found
@@ -733,40 +779,42 @@ func (p *Pool[T]) Get(key string) (*Route[T], bool) {
 
 // Add adds rt (which must be of this pool's kind); see Registry.Add.
 func (p *Pool[T]) Add(rt *Route[T]) error {
+	p.registry()
 	if rt != nil && rt.Kind() != p.kind {
 		return invalidArg("Add", "route %q is a %s route, not %s", rt.Key(), rt.Kind(), p.kind)
 	}
-	return p.reg.Add(rt)
+	return p.registry().Add(rt)
 }
 
 // AddIfNotExists adds rt (of this pool's kind) if no live route has its key; see
 // Registry.AddIfNotExists.
 func (p *Pool[T]) AddIfNotExists(rt *Route[T]) (*Route[T], bool, error) {
+	p.registry()
 	if rt != nil && rt.Kind() != p.kind {
 		return nil, false, invalidArg("AddIfNotExists", "route %q is a %s route, not %s", rt.Key(), rt.Kind(), p.kind)
 	}
-	return p.reg.AddIfNotExists(rt)
+	return p.registry().AddIfNotExists(rt)
 }
 
 // Del deletes the live route with key. An *Error wrapping ErrNotFound when none.
-func (p *Pool[T]) Del(key string) error { return p.reg.delKey(p.kind, key) }
+func (p *Pool[T]) Del(key string) error { return p.registry().delKey(p.kind, key) }
 
 // Size is the number of live routes (tombstones are not counted).
 func (p *Pool[T]) Size() int {
 	var n int
-	p.reg.do("Pool.Size", func(reg *C.rr_registry) { n = int(C.rr_pool_size(reg, C.rr_kind(p.kind))) })
+	p.registry().do("Pool.Size", func(reg *C.rr_registry) { n = int(C.rr_pool_size(reg, C.rr_kind(p.kind))) })
 	return n
 }
 
 // Clear empties the pool.
 func (p *Pool[T]) Clear() {
-	p.reg.do("Pool.Clear", func(reg *C.rr_registry) { C.rr_pool_clear(reg, C.rr_kind(p.kind)) })
+	p.registry().do("Pool.Clear", func(reg *C.rr_registry) { C.rr_pool_clear(reg, C.rr_kind(p.kind)) })
 }
 
 // Iter visits the live routes with their keys, in no particular order:
 // `for key, rt := range reg.HTTP.Iter { ... }` (a snapshot: the body may add and delete).
 func (p *Pool[T]) Iter(yield func(string, *Route[T]) bool) {
-	for _, rt := range p.reg.snapshot("Pool.Iter", int(p.kind), C.RR_GO_SNAP_POOL, p.kind) {
+	for _, rt := range p.registry().snapshot("Pool.Iter", int(p.kind), C.RR_GO_SNAP_POOL, p.kind) {
 		if !yield(rt.Key(), rt) {
 			return
 		}
@@ -776,6 +824,6 @@ func (p *Pool[T]) Iter(yield func(string, *Route[T]) bool) {
 // Slice is the live routes sorted by alias, then key (the library's order,
 // rr_pool_iter_sorted). The slice is the caller's.
 func (p *Pool[T]) Slice() []*Route[T] {
-	s := p.reg.snapshot("Pool.Slice", slotSorted+int(p.kind), C.RR_GO_SNAP_POOL_SORTED, p.kind)
+	s := p.registry().snapshot("Pool.Slice", slotSorted+int(p.kind), C.RR_GO_SNAP_POOL_SORTED, p.kind)
 	return append([]*Route[T](nil), s...)
 }

@@ -275,6 +275,7 @@ func (rt *Route[T]) unpin() {
 // Close and the calls in flight releases the reference), or returns an error wrapping
 // ErrClosed once rt is closed. Every method that reaches the native route goes through here.
 func (rt *Route[T]) with(op string, f func(p *C.rr_route) error) error {
+	rt.data()
 	if !rt.acquire() {
 		return &closedError{op: op, what: "route"}
 	}
@@ -302,51 +303,54 @@ func (rt *Route[T]) Close() error {
 func (rt *Route[T]) Release() { _ = rt.Close() }
 
 // Value is the caller's value given to NewRoute (the zero T for a route made elsewhere).
-func (rt *Route[T]) Value() T { return rt.d.value }
+func (rt *Route[T]) Value() T { return rt.data().value }
 
 // Kind is the route's pool.
-func (rt *Route[T]) Kind() Kind { return rt.d.info.kind }
+func (rt *Route[T]) Kind() Kind { return rt.data().info.kind }
 
 // Name is the route's alias (GoDoxy's Name()).
-func (rt *Route[T]) Name() string { return rt.d.info.alias }
+func (rt *Route[T]) Name() string { return rt.data().info.alias }
 
 // Alias is the route's alias.
-func (rt *Route[T]) Alias() string { return rt.d.info.alias }
+func (rt *Route[T]) Alias() string { return rt.data().info.alias }
 
 // Key is the route's key in its pool (the alias unless set).
-func (rt *Route[T]) Key() string { return rt.d.info.key }
+func (rt *Route[T]) Key() string { return rt.data().info.key }
 
 // DisplayName is the name used in log lines (the alias unless set).
-func (rt *Route[T]) DisplayName() string { return rt.d.info.displayName }
+func (rt *Route[T]) DisplayName() string { return rt.data().info.displayName }
 
 // ProviderName is the provider's name (may be empty).
-func (rt *Route[T]) ProviderName() string { return rt.d.info.provider }
+func (rt *Route[T]) ProviderName() string { return rt.data().info.provider }
 
 // Priority is the route's priority.
-func (rt *Route[T]) Priority() int32 { return rt.d.info.priority }
+func (rt *Route[T]) Priority() int32 { return rt.data().info.priority }
 
 // IsDocker says whether the route comes from Docker.
-func (rt *Route[T]) IsDocker() bool { return rt.d.info.docker }
+func (rt *Route[T]) IsDocker() bool { return rt.data().info.docker }
 
 // UpstreamScheme is the upstream URL's scheme (Go: u.Scheme).
-func (rt *Route[T]) UpstreamScheme() string { return rt.d.info.scheme }
+func (rt *Route[T]) UpstreamScheme() string { return rt.data().info.scheme }
 
 // UpstreamHost is the upstream host without port (Go: u.Hostname()).
-func (rt *Route[T]) UpstreamHost() string { return rt.d.info.host }
+func (rt *Route[T]) UpstreamHost() string { return rt.data().info.host }
 
 // UpstreamPort is the upstream port, empty when absent (Go: u.Port()).
-func (rt *Route[T]) UpstreamPort() string { return rt.d.info.port }
+func (rt *Route[T]) UpstreamPort() string { return rt.data().info.port }
 
 // UpstreamHostPort is the upstream host:port as written (Go: u.Host).
-func (rt *Route[T]) UpstreamHostPort() string { return rt.d.info.hostPort }
+func (rt *Route[T]) UpstreamHostPort() string { return rt.data().info.hostPort }
 
 // UpstreamAddr is the upstream address (Go: u.Host).
-func (rt *Route[T]) UpstreamAddr() string { return rt.d.info.addr }
+func (rt *Route[T]) UpstreamAddr() string { return rt.data().info.addr }
 
 // UpstreamURL is the upstream URL as Go's u.String() gives it.
-func (rt *Route[T]) UpstreamURL() string { return rt.d.info.url }
+func (rt *Route[T]) UpstreamURL() string { return rt.data().info.url }
 
-func (rt *Route[T]) String() string { return rt.d.info.kind.String() + " route " + rt.d.info.key }
+func (rt *Route[T]) String() string {
+	d := rt.data()
+	return d.info.kind.String() + " route " + d.info.key
+}
 
 // IsFrozen says whether the route has been added to a registry (false once closed).
 func (rt *Route[T]) IsFrozen() bool {

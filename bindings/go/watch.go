@@ -25,8 +25,13 @@ var liveWatchers atomic.Int64
 // ChangeResync and the generation it continues from, and then the records after it: a
 // consumer never misses a record silently. On a resync marker, read the registry again
 // (Snapshot). On ctx's end the subscription is ended and the goroutine exits; a Watch holds
-// its Registry until then. It panics on a closed registry.
+// its Registry until then. It panics on a closed registry, and on a nil ctx (as the standard
+// library does: use context.Background() for a Watch that ends with the registry).
 func (r *Registry[T]) Watch(ctx context.Context) <-chan Change[T] {
+	if ctx == nil {
+		panic("routes: Watch: nil context")
+	}
+	r.made()
 	out := make(chan Change[T], watchBuffer)
 	wake := make(chan struct{}, 1)
 	var h cgo.Handle

@@ -94,6 +94,9 @@ type Mirror[T any] struct {
 	faultAfter  atomic.Int64 // >0: fail the next batch after that many entries
 }
 
+// errNilContext is the error of a function given a nil context.
+func errNilContext(op string) error { return errors.New("etcd: " + op + ": nil context") }
+
 // NewMirror makes a mirror; Run starts it.
 func NewMirror[T any](cfg MirrorConfig[T]) (*Mirror[T], error) {
 	if cfg.Client == nil || cfg.Registry == nil {
@@ -162,8 +165,12 @@ func (m *Mirror[T]) Status() Status {
 	return Status{Revision: m.Revision(), Connected: m.Connected(), Skipped: m.Skipped(), LagMS: m.Lag().Milliseconds()}
 }
 
-// WaitRevision waits until the registry shows etcd's state at rev or later.
+// WaitRevision waits until the registry shows etcd's state at rev or later (a nil ctx is an
+// error).
 func (m *Mirror[T]) WaitRevision(ctx context.Context, rev int64) error {
+	if ctx == nil {
+		return errNilContext("Mirror.WaitRevision")
+	}
 	for {
 		m.mu.Lock()
 		ch := m.changed
@@ -201,8 +208,12 @@ var (
 )
 
 // Run mirrors until ctx is done, then returns nil (the routes stay in the registry). It
-// reconnects by itself, with a backoff capped at 1 s. A Mirror runs once.
+// reconnects by itself, with a backoff capped at 1 s. A Mirror runs once. A nil ctx is an
+// error (nothing starts; Run may still be called).
 func (m *Mirror[T]) Run(ctx context.Context) error {
+	if ctx == nil { // (before Run starts: a nil context would crash it, maybe in a goroutine)
+		return errNilContext("Mirror.Run")
+	}
 	if !m.running.CompareAndSwap(false, true) {
 		return errors.New("etcd: Mirror.Run called twice")
 	}

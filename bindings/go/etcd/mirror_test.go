@@ -661,3 +661,47 @@ func TestEtcdReplaced(t *testing.T) {
 		return slices.Equal(listing(m.reg), want)
 	})
 }
+
+// A nil context is an error in the caller, before anything starts (a nil context used to
+// crash Run, and a Publisher's calls).
+func TestNilContext(t *testing.T) {
+	t.Parallel()
+	te := sharedEtcd(t)
+	prefix := testPrefix(t)
+	cli := newClient(t, te.endpoint)
+	pub := newPublisher(t, cli, prefix, "p", 10*time.Second)
+	//lint:ignore SA1012 deliberate
+	if _, err := NewPublisher(nil, PublisherConfig{Client: cli, Provider: "q", Prefix: prefix}); err == nil || //nolint:staticcheck
+		!strings.Contains(err.Error(), "nil context") {
+		t.Errorf("NewPublisher(nil): %v", err)
+	}
+	//lint:ignore SA1012 deliberate
+	if _, err := pub.Publish(nil, httpRecords(1, "v1")); err == nil || !strings.Contains(err.Error(), "nil context") { //nolint:staticcheck
+		t.Errorf("Publish(nil): %v", err)
+	}
+	m, err := NewMirror(MirrorConfig[string]{Client: cli, Registry: routes.NewRegistry[string](), Prefix: prefix,
+		Value: func(r Record) (string, error) { return r.URL, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	//lint:ignore SA1012 deliberate
+	if err := m.Run(nil); err == nil || !strings.Contains(err.Error(), "nil context") { //nolint:staticcheck
+		t.Errorf("Run(nil): %v", err)
+	}
+	//lint:ignore SA1012 deliberate
+	if err := m.WaitRevision(nil, 1); err == nil || !strings.Contains(err.Error(), "nil context") { //nolint:staticcheck
+		t.Errorf("WaitRevision(nil): %v", err)
+	}
+	// The refused Run did not use up the mirror's one Run.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	rev := publish(t, pub, httpRecords(2, "v1"))
+	if err := m.WaitRevision(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -49,8 +49,12 @@ type Publisher struct {
 	closed bool
 }
 
-// NewPublisher grants the lease and starts keeping it alive. Close revokes it.
+// NewPublisher grants the lease and starts keeping it alive. Close revokes it. A nil ctx is an
+// error, as it is for Publish.
 func NewPublisher(ctx context.Context, cfg PublisherConfig) (*Publisher, error) {
+	if ctx == nil {
+		return nil, errNilContext("NewPublisher")
+	}
 	if cfg.Client == nil || cfg.Provider == "" {
 		return nil, errors.New("etcd: NewPublisher needs a Client and a Provider")
 	}
@@ -152,6 +156,9 @@ func (p *Publisher) republish(ctx context.Context) error {
 // changed). Nothing is written when a record is invalid (the library refuses the route, the
 // record is oversized, two records share a key) or a key belongs to another provider.
 func (p *Publisher) Publish(ctx context.Context, recs []Record) (int64, error) {
+	if ctx == nil {
+		return 0, errNilContext("Publisher.Publish")
+	}
 	vals := make(map[string][]byte, len(recs))
 	order := make([]string, 0, len(recs))
 	own := make([]Record, len(recs))

@@ -36,7 +36,7 @@ type FileProvider struct {
 	mu        sync.Mutex
 	providers []string                              // providers the last load replaced
 	routes    map[RouteEntry]*routes.Route[*target] // the last load's route of each entry
-	stamp     fileStamp
+	tried     fileStamp                             // the file's stamp when the last load (successful or not) read it
 }
 
 type fileStamp struct {
@@ -57,7 +57,7 @@ func stampOf(path string) fileStamp {
 func (f *FileProvider) Load() ([]routes.Change[*target], error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	stamp := stampOf(f.Path)
+	f.tried = stampOf(f.Path) // a bad file is not read again until it changes (or SIGHUP)
 	entries, err := LoadRoutes(f.Path, f.Lookup)
 	if err != nil {
 		return nil, err
@@ -91,7 +91,7 @@ func (f *FileProvider) Load() ([]routes.Change[*target], error) {
 	if err != nil {
 		return nil, err
 	}
-	f.providers, f.routes, f.stamp = provs, made, stamp
+	f.providers, f.routes = provs, made
 	var out []routes.Change[*target]
 	if gen == before {
 		f.logger().Info("routes file reloaded: no change", "file", f.Path)
@@ -124,15 +124,18 @@ func (f *FileProvider) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// Changed says whether the file's size or modification time differ from the last load's.
+// Changed says whether the file's size or modification time differ from what the last load
+// read, whether that load succeeded or failed: a file that failed to load is not tried again
+// until it is written again.
 func (f *FileProvider) Changed() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return stampOf(f.Path) != f.stamp
+	return stampOf(f.Path) != f.tried
 }
 
 // Watch reloads on SIGHUP and when the file changes (polled every poll), until ctx is done.
-// A reload that fails is logged and the old routes stay.
+// A reload that fails is logged once and the old routes stay: polling retries only after the
+// file changes again; SIGHUP always retries.
 func (f *FileProvider) Watch(ctx context.Context, poll time.Duration) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
