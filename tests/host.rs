@@ -486,5 +486,9 @@ fn fuzz_found_sequences_agree_with_the_model() {
             replayed += 1;
         }
     }
-    assert!(replayed >= 1, "no host_resolution input in {}", dir.display());
+    assert!(
+        replayed >= 1,
+        "no host_resolution input in {}",
+        dir.display()
+    );
 }
