@@ -8,7 +8,17 @@
 //! counter moves exactly on mutations, `rr_live_routes()` equals the number of routes the model
 //! says are alive (held in a slot or by a pool), and each finalizer ran once, only for a
 //! route that is no longer alive. At the end everything is released and `rr_live_routes()`
-//! must be back at its starting value.
+//! must be back at its starting value. A clear of empty pools changes nothing. Each route a
+//! change record names stays alive while the registry's change log holds it: the target raises
+//! the log's capacity so that none is dropped, and such routes go when the registry is freed.
+//!
+//! Change sets: batches (`rr_batch_add`, `rr_batch_del_key`, `rr_batch_replace_provider` of the
+//! empty provider every route has, a second commit refused) are modelled entry by entry; the
+//! generation grows by exactly 1 per mutation; a subscriber (`rr_subscribe`) is called once
+//! per mutation with the new generation; the change log, read on from the last `*next` with
+//! `rr_changes_since` (stopping early or not), replays to the model's pools (ADDED/RELOADED
+//! for an absent key, REPLACED for a present one, REMOVED naming the route removed);
+//! `rr_snapshot` shows the model's pools at the current generation.
 #![no_main]
 
 mod common;
@@ -16,6 +26,14 @@ mod common;
 use arbitrary::Arbitrary;
 use common::{check_health_json, detail_bytes, status_name, Expected, Piece};
 use libfuzzer_sys::fuzz_target;
+use route_registry::ffi::batch::{
+    rr_batch_add, rr_batch_commit, rr_batch_del_key, rr_batch_free, rr_batch_new,
+    rr_batch_replace_provider,
+};
+use route_registry::ffi::changes::{
+    rr_change, rr_changes_since, rr_set_change_log_capacity, rr_snapshot, rr_subscribe,
+    rr_unsubscribe, RR_CHANGE_CLEARED, RR_CHANGE_REMOVED, RR_CHANGE_REPLACED,
+};
 use route_registry::ffi::context::{
     rr_ctx_free, rr_try_get_route, rr_try_get_upstream_host, rr_with_route_context,
 };
@@ -50,6 +68,30 @@ const URLS: [(&str, &str, bool, bool); 6] = [
 ];
 
 static FINALIZED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+/// The generations the subscriber was called with since the last check.
+static NOTIFIED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn notified(generation: u64, _: *mut c_void) {
+    NOTIFIED.lock().unwrap().push(generation);
+}
+
+/// Change records seen: (generation, op, kind, key, route's id or 0).
+struct Records {
+    stop_after: u8,
+    seen: Vec<(u64, u32, u32, String, u64)>,
+}
+
+unsafe extern "C" fn record(c: *const rr_change, ud: *mut c_void) -> bool {
+    // SAFETY: `ud` is the `Records` passed to rr_changes_since below; `c` is valid for the call.
+    let (v, c) = unsafe { (&mut *ud.cast::<Records>(), &*c) };
+    let id = if c.route.is_null() {
+        0
+    } else {
+        rr_route_user_data(c.route)
+    };
+    v.seen.push((c.generation, c.op, c.kind, str_of(c.key), id));
+    v.stop_after == 0 || v.seen.len() < usize::from(v.stop_after)
+}
 
 unsafe extern "C" fn finalizer(user_data: u64) {
     FINALIZED.lock().unwrap().push(user_data);
@@ -127,6 +169,18 @@ enum Op {
     Release {
         slot: u8,
     },
+    /// (add the slot's route, or delete `KEYS[k]` from pool `a`), at most 8.
+    Batch {
+        entries: Vec<(bool, u8, u8)>,
+        replace_provider: bool,
+        commit_twice: bool,
+    },
+    Changes {
+        stop_after: u8,
+    },
+    Snapshot {
+        which: u8,
+    },
 }
 
 struct MRoute {
@@ -143,6 +197,11 @@ struct Model {
     routes: HashMap<u64, MRoute>,
     pools: [HashMap<String, u64>; 3],
     slots: [Option<(*mut rr_route, u64)>; SLOTS],
+    /// Routes named by a change record (the log holds them until the registry is freed).
+    logged: Vec<u64>,
+    /// The pools as replayed from the change log, up to generation `cursor`.
+    replay: [HashMap<String, u64>; 3],
+    cursor: u64,
 }
 
 impl Model {
@@ -156,9 +215,27 @@ impl Model {
     fn alive(&self) -> Vec<u64> {
         let mut ids: Vec<u64> = self.slots.iter().flatten().map(|&(_, id)| id).collect();
         ids.extend(self.pools.iter().flat_map(|p| p.values().copied()));
+        ids.extend(&self.logged);
         ids.sort_unstable();
         ids.dedup();
         ids
+    }
+
+    /// `rr_add` (or `rr_add_if_not_exists`) of route `id`: whether it went in, and the route
+    /// that held its key before.
+    fn add(&mut self, id: u64, only_if_absent: bool) -> (bool, Option<u64>) {
+        let (kind, key, priority) = {
+            let r = &self.routes[&id];
+            (r.kind as usize, r.key.clone(), r.priority)
+        };
+        let holder = self.pools[kind].get(&key).copied();
+        let kept = holder.is_some_and(|h| only_if_absent || self.routes[&h].priority > priority);
+        if !kept {
+            self.pools[kind].insert(key, id);
+            self.routes.get_mut(&id).unwrap().frozen = true;
+            self.logged.push(id);
+        }
+        (!kept, holder)
     }
 
     /// The route a lookup in `kinds` (in order) by `key` must find.
@@ -328,19 +405,12 @@ fn run(reg: *mut rr_registry, m: &mut Model, next_id: &mut u64, op: &Op) {
                 assert!(actual.is_null());
                 return;
             };
-            let r = &m.routes[&id];
-            let pool = &mut m.pools[r.kind as usize];
-            let holder = pool.get(&r.key).copied();
-            let kept = match holder {
-                Some(h) => only_if_absent || m.routes[&h].priority > r.priority,
-                None => false,
-            };
+            let (added, holder) = m.add(id, only_if_absent);
+            let kept = !added;
             if kept {
                 assert_failed(st, RR_KEPT, "add kept");
             } else {
                 assert_eq!(st, RR_OK, "add");
-                pool.insert(r.key.clone(), id);
-                m.routes.get_mut(&id).unwrap().frozen = true;
                 mutated = true;
             }
             if want_actual {
@@ -519,9 +589,9 @@ fn run(reg: *mut rr_registry, m: &mut Model, next_id: &mut u64, op: &Op) {
         Op::Clear => {
             rr_clear(reg);
             for p in &mut m.pools {
+                mutated |= !p.is_empty();
                 p.clear();
             }
-            mutated = true;
         }
         Op::PoolSize { kind } => {
             let kind = u32::from(kind % 4);
@@ -554,16 +624,153 @@ fn run(reg: *mut rr_registry, m: &mut Model, next_id: &mut u64, op: &Op) {
                 rr_route_release(p);
             }
         }
+        Op::Batch {
+            ref entries,
+            replace_provider,
+            commit_twice,
+        } => {
+            let b = rr_batch_new();
+            if replace_provider {
+                // Every route has the empty provider: the batch is the new set of all routes.
+                assert_eq!(rr_batch_replace_provider(b, ptr(b""), 0), RR_OK);
+            }
+            let mut plan: Vec<Result<u64, (usize, &str)>> = Vec::new();
+            for &(add, a, k) in entries.iter().take(8) {
+                if add {
+                    let (p, id) = m.slot(a);
+                    let st = rr_batch_add(b, p);
+                    match id {
+                        Some(id) => plan.push(Ok(id)),
+                        None => assert_failed(st, RR_INVALID_ARGUMENT, "rr_batch_add(NULL)"),
+                    }
+                    continue;
+                }
+                let (kind, key) = (u32::from(a % 4), KEYS[usize::from(k) % KEYS.len()]);
+                let st = rr_batch_del_key(b, kind, ptr(key), key.len());
+                match std::str::from_utf8(key) {
+                    Ok(s) if kind < 3 && !s.is_empty() => plan.push(Err((kind as usize, s))),
+                    _ => assert_failed(st, RR_INVALID_ARGUMENT, "rr_batch_del_key"),
+                }
+            }
+            if replace_provider {
+                let readded: Vec<(usize, &str)> = (plan.iter().filter_map(|e| e.ok()))
+                    .map(|id| (m.routes[&id].kind as usize, m.routes[&id].key.as_str()))
+                    .collect();
+                for (kind, pool) in m.pools.iter_mut().enumerate() {
+                    let before = pool.len();
+                    pool.retain(|k, _| readded.contains(&(kind, k.as_str())));
+                    mutated |= pool.len() != before;
+                }
+            }
+            for e in plan {
+                mutated |= match e {
+                    Ok(id) => m.add(id, false).0,
+                    Err((kind, key)) => m.pools[kind].remove(key).is_some(),
+                };
+            }
+            let mut g = u64::MAX;
+            assert_eq!(rr_batch_commit(reg, b, &mut g), RR_OK, "rr_batch_commit");
+            assert_eq!(g, rr_generation(reg), "*generation of rr_batch_commit");
+            if commit_twice {
+                let mut g = 7;
+                let st = rr_batch_commit(reg, b, &mut g);
+                assert_failed(st, RR_INVALID_ARGUMENT, "second rr_batch_commit");
+                assert_eq!(g, 7, "*generation of a failed commit");
+                let st = rr_batch_del_key(b, 0, ptr(b"a"), 1);
+                assert_failed(st, RR_INVALID_ARGUMENT, "rr_batch_del_key after commit");
+            }
+            rr_batch_free(b);
+        }
+        Op::Changes { stop_after } => {
+            let stop_after = stop_after % 4;
+            let mut v = Records {
+                stop_after,
+                seen: Vec::new(),
+            };
+            let (since, mut next) = (m.cursor, u64::MAX);
+            let ud = (&mut v as *mut Records).cast();
+            let st = rr_changes_since(reg, since, Some(record), ud, &mut next);
+            assert_eq!(st, RR_OK, "rr_changes_since({since})");
+            let now = rr_generation(reg);
+            assert!(
+                since <= next && next <= now,
+                "*next {next} of ({since}, {now}]"
+            );
+            let last = v.seen.last().map_or(0, |r| r.0);
+            assert!(
+                last <= now,
+                "a record of {last}, after the generation {now}"
+            );
+            for (g, op, kind, key, id) in &v.seen {
+                assert!(
+                    *g > since && *g <= last,
+                    "record of {g} after ({since}, {last}]"
+                );
+                if *g > next {
+                    assert_eq!(*g, last, "only the set cut short is given again");
+                    continue;
+                }
+                let pool = &mut m.replay[*kind as usize];
+                match *op {
+                    RR_CHANGE_CLEARED => pool.clear(),
+                    RR_CHANGE_REMOVED => assert_eq!(pool.remove(key), Some(*id), "{key:?}"),
+                    _ => {
+                        let r = &m.routes[id];
+                        assert_eq!((r.kind, r.key.as_str()), (*kind, key.as_str()));
+                        let had = pool.insert(key.clone(), *id).is_some();
+                        assert_eq!(had, *op == RR_CHANGE_REPLACED, "op {op} for {key:?}");
+                    }
+                }
+            }
+            m.cursor = next;
+            if stop_after == 0 || v.seen.len() < usize::from(stop_after) {
+                assert_eq!(next, now, "*next after every record");
+                assert_eq!(m.replay, m.pools, "the pools replayed from the change log");
+            }
+        }
+        Op::Snapshot { which } => {
+            let which = u32::from(which % 6);
+            let mut v = Visit {
+                stop_after: 0,
+                seen: Vec::new(),
+            };
+            let mut g = u64::MAX;
+            let n = rr_snapshot(
+                reg,
+                which,
+                Some(visit),
+                (&mut v as *mut Visit).cast(),
+                &mut g,
+            );
+            assert_eq!(n, v.seen.len(), "rr_snapshot's count");
+            if which > 4 {
+                assert_eq!((n, g), (0, 0), "rr_snapshot({which})");
+                return assert!(!last_error().is_empty());
+            }
+            assert_eq!(g, rr_generation(reg), "rr_snapshot's generation");
+            let all = [0, 1, 2];
+            let kinds = match which {
+                3 => &all[..2],
+                4 => &all[..],
+                k => &all[k as usize..=k as usize],
+            };
+            let mut want: Vec<(u32, u64)> = (kinds.iter())
+                .flat_map(|&k| m.pools[k as usize].values().map(move |&id| (k, id)))
+                .collect();
+            want.sort_unstable();
+            v.seen.sort_unstable();
+            assert_eq!(v.seen, want, "rr_snapshot({which})");
+        }
     }
     let gen_after = rr_generation(reg);
-    if mutated {
-        assert!(
-            gen_after > gen_before,
-            "generation did not move after {op:?}"
-        );
-    } else {
-        assert_eq!(gen_after, gen_before, "generation moved after {op:?}");
-    }
+    let want = gen_before + u64::from(mutated);
+    assert_eq!(
+        gen_after, want,
+        "generation after {op:?} (mutated: {mutated})"
+    );
+    let calls = std::mem::take(&mut *NOTIFIED.lock().unwrap());
+    let want: &[u64] = if mutated { &[gen_after] } else { &[] };
+    assert_eq!(calls, want, "subscriber calls after {op:?}");
 }
 
 /// `rr_live_routes()` counts exactly the live model routes; finalizers ran once each, only
@@ -587,12 +794,19 @@ fn check_lifetimes(m: &Model, base: usize, created: u64, first_id: u64) {
 fuzz_target!(|ops: Vec<Op>| {
     FINALIZED.lock().unwrap().clear();
     let base = rr_live_routes();
+    NOTIFIED.lock().unwrap().clear();
     let reg = rr_registry_new();
     assert!(!reg.is_null());
+    assert_eq!(rr_set_change_log_capacity(reg, 1 << 20), RR_OK);
+    let token = rr_subscribe(reg, Some(notified), std::ptr::null_mut());
+    assert_ne!(token, 0);
     let mut m = Model {
         routes: HashMap::new(),
         pools: Default::default(),
         slots: [None; SLOTS],
+        logged: Vec::new(),
+        replay: Default::default(),
+        cursor: rr_generation(reg),
     };
     let first_id = 1;
     let mut next_id = first_id;
@@ -600,8 +814,15 @@ fuzz_target!(|ops: Vec<Op>| {
         run(reg, &mut m, &mut next_id, op);
         check_lifetimes(&m, base, next_id, first_id);
     }
+    assert_eq!(rr_unsubscribe(reg, token), RR_OK);
+    assert_failed(
+        rr_unsubscribe(reg, token),
+        RR_NOT_FOUND,
+        "rr_unsubscribe twice",
+    );
     rr_registry_free(reg);
     m.pools = Default::default();
+    m.logged.clear();
     for s in &mut m.slots {
         if let Some((p, _)) = s.take() {
             rr_route_release(p);

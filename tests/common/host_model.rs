@@ -157,7 +157,9 @@ impl Model {
             };
             let body = d.strip_prefix('.').unwrap_or(d);
             let body = body.strip_suffix('.').unwrap_or(body);
-            if d.is_empty() || d.contains('\0') || d.len() > 255 || body.is_empty() {
+            // A domain that is nothing but dots (".", "..", "...") names no domain: refused.
+            let no_name = body.bytes().all(|b| b == b'.');
+            if d.is_empty() || d.contains('\0') || d.len() > 255 || no_name {
                 return false;
             }
             // Labels of letters, digits, '-', '_' or non-ASCII; none empty.
