@@ -221,16 +221,19 @@ impl Model {
         ids
     }
 
-    /// `rr_add` (or `rr_add_if_not_exists`) of route `id`: whether it went in, and the route
-    /// that held its key before.
-    fn add(&mut self, id: u64, only_if_absent: bool) -> (bool, Option<u64>) {
+    /// `rr_add` (or `rr_add_if_not_exists`) of route `id`: whether it went in (or holds the
+    /// key already), and the route that held its key before. `outranks`: the holder is a
+    /// replaced provider's old route, which does not compete on priority. Adding the route
+    /// that holds the key changes nothing.
+    fn add(&mut self, id: u64, only_if_absent: bool, outranks: bool) -> (bool, Option<u64>) {
         let (kind, key, priority) = {
             let r = &self.routes[&id];
             (r.kind as usize, r.key.clone(), r.priority)
         };
         let holder = self.pools[kind].get(&key).copied();
-        let kept = holder.is_some_and(|h| only_if_absent || self.routes[&h].priority > priority);
-        if !kept {
+        let kept = holder
+            .is_some_and(|h| only_if_absent || (!outranks && self.routes[&h].priority > priority));
+        if !kept && holder != Some(id) {
             self.pools[kind].insert(key, id);
             self.routes.get_mut(&id).unwrap().frozen = true;
             self.logged.push(id);
@@ -405,13 +408,13 @@ fn run(reg: *mut rr_registry, m: &mut Model, next_id: &mut u64, op: &Op) {
                 assert!(actual.is_null());
                 return;
             };
-            let (added, holder) = m.add(id, only_if_absent);
+            let (added, holder) = m.add(id, only_if_absent, false);
             let kept = !added;
             if kept {
                 assert_failed(st, RR_KEPT, "add kept");
             } else {
                 assert_eq!(st, RR_OK, "add");
-                mutated = true;
+                mutated = holder != Some(id); // the route holding its key: nothing changes
             }
             if want_actual {
                 let want = if kept { holder } else { Some(id) };
@@ -439,6 +442,8 @@ fn run(reg: *mut rr_registry, m: &mut Model, next_id: &mut u64, op: &Op) {
             match std::str::from_utf8(key) {
                 Err(_) => assert_failed(st, RR_INVALID_ARGUMENT, "rr_del_key non-UTF-8"),
                 Ok(_) if kind > 2 => assert_failed(st, RR_INVALID_ARGUMENT, "rr_del_key kind"),
+                // A key no route can have (here: empty) is a bad argument.
+                Ok("") => assert_failed(st, RR_INVALID_ARGUMENT, "rr_del_key empty key"),
                 Ok(k) => {
                     if m.pools[kind as usize].remove(k).is_some() {
                         assert_eq!(st, RR_OK, "rr_del_key");
@@ -652,19 +657,34 @@ fn run(reg: *mut rr_registry, m: &mut Model, next_id: &mut u64, op: &Op) {
                     _ => assert_failed(st, RR_INVALID_ARGUMENT, "rr_batch_del_key"),
                 }
             }
+            // Keys whose old route the batch adds again: the first add of each replaces it
+            // whatever the priorities.
+            let mut superseded: Vec<(usize, String)> = Vec::new();
             if replace_provider {
-                let readded: Vec<(usize, &str)> = (plan.iter().filter_map(|e| e.ok()))
-                    .map(|id| (m.routes[&id].kind as usize, m.routes[&id].key.as_str()))
+                let readded: Vec<(usize, String)> = (plan.iter().filter_map(|e| e.ok()))
+                    .map(|id| (m.routes[&id].kind as usize, m.routes[&id].key.clone()))
                     .collect();
                 for (kind, pool) in m.pools.iter_mut().enumerate() {
                     let before = pool.len();
-                    pool.retain(|k, _| readded.contains(&(kind, k.as_str())));
+                    pool.retain(|k, _| readded.contains(&(kind, k.clone())));
                     mutated |= pool.len() != before;
+                    superseded.extend(pool.keys().map(|k| (kind, k.clone())));
                 }
             }
             for e in plan {
                 mutated |= match e {
-                    Ok(id) => m.add(id, false).0,
+                    Ok(id) => {
+                        let at = (m.routes[&id].kind as usize, m.routes[&id].key.clone());
+                        let outranks = match superseded.iter().position(|s| *s == at) {
+                            Some(i) => {
+                                superseded.swap_remove(i);
+                                true
+                            }
+                            None => false,
+                        };
+                        let (added, holder) = m.add(id, false, outranks);
+                        added && holder != Some(id)
+                    }
                     Err((kind, key)) => m.pools[kind].remove(key).is_some(),
                 };
             }
