@@ -270,9 +270,9 @@ func (r *Registry[T]) Generation() uint64 {
 // fresh is the replica when it is at the library's current generation, else nil (also once
 // closed). The hit path of every lookup: no cgo call, no allocation.
 func (r *Registry[T]) fresh() *view[T] {
-	if r == nil { // (the nil check r.view needs anyway; a zero Registry has no view: do panics)
-		panicUnmade("Registry", "NewRegistry")
-	}
+	// No check of its own (it would keep lookups from being inlined): a nil *Registry panics
+	// here as any nil pointer does; a zero Registry has no view, and the slow path's do
+	// panics with the message naming NewRegistry.
 	v := r.view.Load()
 	if v != nil && v.gen != atomic.LoadUint64(r.ngen) {
 		v = nil
